@@ -1,0 +1,39 @@
+"""Celery configuration, from the same ``ETL_*`` settings as everything else.
+
+JSON only; late acks with redelivery of tasks whose worker died; one message prefetched per process;
+STARTED states and extended results in the backend, which the listener turns into history. The Redis
+visibility timeout is larger than every task's hard time limit, so a task that still runs is never
+handed to a second worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from etl_worker.settings import Settings
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    transport = {"visibility_timeout": settings.visibility_timeout}
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.result_backend,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_track_started": True,
+        "result_extended": True,
+        "result_expires": settings.result_expires,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "timezone": "UTC",
+        "enable_utc": True,
+    }

@@ -1,0 +1,341 @@
+"""The ``etl-worker`` command line: set up, stage, run, watch and read history."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import redis
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from etl_worker.db.engine import safe_url
+from etl_worker.errors import ConfigurationError, ETLError
+from etl_worker.models import ETLExecution
+from etl_worker.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    sys.exit(1)
+
+
+def friendly(func: F) -> F:
+    """One readable line, not a traceback, for a user mistake or an unreachable server."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ETLError as exc:
+            _fail(str(exc))
+        except sa.exc.OperationalError as exc:
+            url = safe_url(Settings.from_env().database_url)
+            _fail(f"cannot reach the database at {url}: {str(exc.orig).strip().splitlines()[0]}")
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            settings = Settings.from_env()
+            _fail(f"cannot reach the broker at {safe_url(settings.broker_url)}: {exc}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigurationError as exc:
+        _fail(str(exc))
+        raise
+
+
+def _uuid(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ConfigurationError(f"{what} {value!r} is not a valid id") from None
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what the library does.")
+def main(verbose: bool) -> None:
+    """etl_worker: a distributed ETL orchestrator for NFL draft-prospect data."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@friendly
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema (Alembic)."""
+    from etl_worker.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    console.print(f"schema at {revision} on {safe_url(settings.database_url)}")
+
+
+@main.command()
+@click.argument("source")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--extraction-id", help="Add to this extraction instead of creating a new one.")
+@friendly
+def ingest(source: str, file: str, extraction_id: str | None) -> None:
+    """Stage FILE, a SOURCE export (pff, cfr, nfl, yahoo), and print the extraction id."""
+    from etl_worker.ingest import ingest_file
+
+    settings = _settings()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True) as bar:
+        task = bar.add_task(f"staging {file}", total=None)
+        extraction, rows = ingest_file(
+            settings,
+            source,
+            file,
+            extraction_id,
+            on_row=lambda n: bar.update(task, description=f"staging {file}: {n:,} rows") if n % 500 == 0 else None,
+        )
+    err_console.print(f"staged {rows:,} {source} rows from {file}")
+    click.echo(extraction)
+
+
+@main.command()
+@click.argument("extraction_id")
+@click.option("--source", "sources", multiple=True, help="Run only these transformers (repeatable).")
+@click.option("--wait", is_flag=True, help="Wait for the outcome and print the execution.")
+@click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON (with --wait).")
+@friendly
+def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool) -> None:
+    """Run the pipeline for EXTRACTION_ID on the workers; prints the execution id."""
+    from etl_worker.db import staging
+    from etl_worker.db.engine import check_reachable, transaction
+    from etl_worker.orchestrator import ETLOrchestrator
+    from etl_worker.sources import get_source
+
+    settings = _settings()
+    extraction_id = _uuid(extraction_id, "extraction id")
+    for source in sources:
+        get_source(source)
+    check_reachable(settings.database_url)
+    with transaction(settings.database_url) as conn:
+        staging.extraction_state(conn, extraction_id)
+    orchestrator = ETLOrchestrator(
+        max_records_per_batch=settings.max_records_per_batch,
+        timeout_seconds=settings.timeout_seconds,
+        settings=settings,
+    )
+    execution_id = orchestrator.start_extraction(extraction_id, list(sources) or None)
+    if not wait:
+        click.echo(execution_id)
+        return
+    with err_console.status(f"execution {execution_id} running"):
+        execution = orchestrator.wait(execution_id)
+    if as_json:
+        _print_json(execution.as_dict())
+    else:
+        _render_execution(execution)
+    if execution.overall_status == "failed":
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def status(execution_id: str, as_json: bool) -> None:
+    """Show one execution with its phases and transformers."""
+    from etl_worker.tracking.history import get_execution
+
+    execution = get_execution(_settings(), _uuid(execution_id, "execution id"))
+    if execution is None:
+        raise ConfigurationError(f"execution {execution_id} does not exist")
+    if as_json:
+        _print_json(execution.as_dict())
+    else:
+        _render_execution(execution)
+
+
+@main.command()
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def history(limit: int, as_json: bool) -> None:
+    """The most recent executions."""
+    from etl_worker.tracking.history import get_history
+
+    executions = get_history(_settings(), limit)
+    if as_json:
+        _print_json([e.as_dict() for e in executions])
+        return
+    table = Table("execution", "extraction", "status", "started", "seconds", "prospects", "quality", "error")
+    for e in executions:
+        table.add_row(
+            e.execution_id,
+            e.extraction_id[:8],
+            e.overall_status,
+            f"{e.started_at:%Y-%m-%d %H:%M:%S}" if e.started_at else "",
+            f"{e.duration_seconds:.1f}" if e.duration_seconds is not None else "",
+            str(e.total_prospects_loaded),
+            f"{e.quality_score:.1f}" if e.quality_score is not None else "",
+            (e.error_summary or "")[:60],
+        )
+    console.print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def summary(as_json: bool) -> None:
+    """Totals over every recorded execution."""
+    from etl_worker.tracking.history import get_summary
+
+    data = get_summary(_settings())
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("metric", "value")
+    table.add_row("executions", str(data["total_executions"]))
+    table.add_row("success rate", f"{data['success_rate']:.1f}%")
+    avg = data["average_duration_seconds"]
+    table.add_row("average duration", f"{avg:.1f} s" if avg is not None else "-")
+    for state, count in data["executions_by_status"].items():
+        table.add_row(f"  {state}", str(count))
+    console.print(table)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: cores).")
+@click.option("--hostname", "-n", default=None, help="Node name, e.g. worker1@%h.")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.pass_context
+@friendly
+def worker(ctx: click.Context, concurrency: int | None, hostname: str | None, loglevel: str) -> None:
+    """Run a Celery worker of etl_worker (other celery worker options pass through)."""
+    from etl_worker.celery_app import app
+
+    _settings()
+    argv = ["worker", f"--loglevel={loglevel}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    if hostname:
+        argv.append(f"--hostname={hostname}")
+    app.worker_main([*argv, *ctx.args])
+
+
+@main.command()
+@friendly
+def listener() -> None:
+    """Follow the result backend and write execution history to PostgreSQL."""
+    from etl_worker.tracking.listener import Listener
+
+    settings = _settings()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    follower = Listener(settings)
+    err_console.print(f"listener following {safe_url(settings.result_backend)}")
+    follower.run(stop, on_ready=lambda: err_console.print("listener ready"))
+    err_console.print(f"listener stopped after {follower.recorded} records")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--port", default=5555, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True)
+@click.option("--insecure", is_flag=True, help="Start without basic auth.")
+@click.pass_context
+@friendly
+def flower(ctx: click.Context, port: int, address: str, insecure: bool) -> None:
+    """Start Flower for etl_worker's app, with basic auth from ETL_FLOWER_BASIC_AUTH (user:password)."""
+    auth = os.environ.get("ETL_FLOWER_BASIC_AUTH", "")
+    if not auth and not insecure:
+        raise ConfigurationError("set ETL_FLOWER_BASIC_AUTH=user:password (or pass --insecure)")
+    if auth and ":" not in auth:
+        raise ConfigurationError("ETL_FLOWER_BASIC_AUTH must look like user:password")
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "etl_worker.celery_app:app",
+        "flower",
+        f"--port={port}",
+        f"--address={address}",
+    ]
+    if auth:
+        argv.append(f"--basic-auth={auth}")
+    os.execv(sys.executable, [*argv, *ctx.args])
+
+
+def _render_execution(e: ETLExecution) -> None:
+    colour = {"success": "green", "partial_success": "yellow", "failed": "red"}.get(e.overall_status, "cyan")
+    console.print(
+        f"execution [bold]{e.execution_id}[/] of extraction {e.extraction_id}: [{colour}]{e.overall_status}[/]"
+    )
+    duration = f"{e.duration_seconds:.2f} s" if e.duration_seconds is not None else "-"
+    quality = f"{e.quality_score:.1f}" if e.quality_score is not None else "-"
+    console.print(
+        f"duration {duration}; loaded {e.total_prospects_loaded} prospects, {e.total_grades_loaded} grades, "
+        f"{e.total_measurements_loaded} measurements, {e.total_stats_loaded} college seasons; quality {quality}"
+    )
+    if e.error_summary:
+        console.print(f"[{colour}]{e.error_summary}[/]", highlight=False)
+    phases = Table("phase", "status", "seconds", "worker", "details / error")
+    for p in e.phases:
+        info = p.error_message or json.dumps(p.details, default=str)
+        phases.add_row(
+            p.phase,
+            p.status,
+            f"{p.duration_seconds:.3f}" if p.duration_seconds is not None else "",
+            p.hostname or "",
+            info[:90],
+        )
+    console.print(phases)
+    per_source: dict[str, dict[str, Any]] = {}
+    for t in e.transformers:
+        s = per_source.setdefault(
+            t.transformer_type, {"batches": 0, "processed": 0, "failed": 0, "status": set(), "hosts": set()}
+        )
+        s["batches"] += 1
+        s["processed"] += t.records_processed
+        s["failed"] += t.records_failed
+        s["status"].add(t.status)
+        if t.hostname:
+            s["hosts"].add(t.hostname)
+    table = Table("transformer", "batches", "records", "quarantined", "status", "workers")
+    for name, s in sorted(per_source.items()):
+        table.add_row(
+            name,
+            str(s["batches"]),
+            str(s["processed"]),
+            str(s["failed"]),
+            ",".join(sorted(s["status"])),
+            ", ".join(sorted(s["hosts"])),
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The database layer: schema, migrations, engines and every SQL statement of etl_worker."""

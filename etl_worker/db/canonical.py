@@ -1,0 +1,169 @@
+"""SQL for the canonical tables: the one atomic load of an extraction, and the analytics views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+
+from etl_worker.db.schema import MEASUREMENT_FIELDS, STAT_FIELDS, extraction_loads
+
+VIEWS = ("mv_position_benchmarks", "mv_prospect_quality_scores", "mv_position_statistics")
+
+_UPSERT_PROSPECTS = """
+INSERT INTO prospect_core AS c (match_key, full_name, name_key, position, position_group, college,
+                                draft_year, source_ids)
+SELECT match_key, full_name, name_key, position, position_group, college, draft_year, source_ids
+FROM work_merged_prospects WHERE extraction_id = :extraction_id
+ORDER BY match_key
+ON CONFLICT (match_key) DO UPDATE SET
+    full_name = EXCLUDED.full_name,
+    position = coalesce(EXCLUDED.position, c.position),
+    position_group = coalesce(EXCLUDED.position_group, c.position_group),
+    college = coalesce(EXCLUDED.college, c.college),
+    draft_year = coalesce(EXCLUDED.draft_year, c.draft_year),
+    source_ids = c.source_ids || EXCLUDED.source_ids,
+    updated_at = now()
+"""
+
+_UPSERT_GRADES = """
+INSERT INTO prospect_grades AS t (prospect_id, source, grade_type, grade, scale, grade_normalized, rank,
+                                  position_rank, season)
+SELECT DISTINCT ON (c.prospect_id, g.source, g.grade_type)
+       c.prospect_id, g.source, g.grade_type, g.grade, g.scale, g.grade_normalized, g.rank,
+       g.position_rank, g.season
+FROM work_grades g
+JOIN work_links l USING (extraction_id, source, row_number)
+JOIN prospect_core c ON c.match_key = l.match_key
+WHERE g.extraction_id = :extraction_id AND g.source = ANY(:sources)
+ORDER BY c.prospect_id, g.source, g.grade_type, g.season DESC NULLS LAST, g.row_number DESC
+ON CONFLICT (prospect_id, source, grade_type) DO UPDATE SET
+    grade = EXCLUDED.grade, scale = EXCLUDED.scale, grade_normalized = EXCLUDED.grade_normalized,
+    rank = EXCLUDED.rank, position_rank = EXCLUDED.position_rank, season = EXCLUDED.season,
+    updated_at = now()
+"""
+
+_M = ", ".join(MEASUREMENT_FIELDS)
+_UPSERT_MEASUREMENTS = f"""
+INSERT INTO prospect_measurements AS t (prospect_id, source, {_M})
+SELECT DISTINCT ON (c.prospect_id, m.source) c.prospect_id, m.source, {", ".join("m." + f for f in MEASUREMENT_FIELDS)}
+FROM work_measurements m
+JOIN work_links l USING (extraction_id, source, row_number)
+JOIN prospect_core c ON c.match_key = l.match_key
+WHERE m.extraction_id = :extraction_id AND m.source = ANY(:sources)
+ORDER BY c.prospect_id, m.source, m.row_number DESC
+ON CONFLICT (prospect_id, source) DO UPDATE SET
+    {", ".join(f"{f} = EXCLUDED.{f}" for f in MEASUREMENT_FIELDS)}, updated_at = now()
+"""
+
+# A season can appear in two stacked tables (passing; rushing and receiving): max() keeps each
+# table's own numbers and ignores the NULLs the other table stands for.
+_S = ", ".join(STAT_FIELDS)
+_UPSERT_STATS = f"""
+INSERT INTO prospect_college_stats AS t (prospect_id, source, season, team, {_S})
+SELECT c.prospect_id, s.source, s.season, s.team, {", ".join(f"max(s.{f})" for f in STAT_FIELDS)}
+FROM work_college_stats s
+JOIN work_links l USING (extraction_id, source, row_number)
+JOIN prospect_core c ON c.match_key = l.match_key
+WHERE s.extraction_id = :extraction_id AND s.source = ANY(:sources)
+GROUP BY c.prospect_id, s.source, s.season, s.team
+ORDER BY c.prospect_id, s.source, s.season, s.team
+ON CONFLICT (prospect_id, source, season, team) DO UPDATE SET
+    {", ".join(f"{f} = EXCLUDED.{f}" for f in STAT_FIELDS)}, updated_at = now()
+"""
+
+_LINEAGE = """
+INSERT INTO data_lineage (canonical_table, canonical_id, source, extraction_id, staging_row, execution_id,
+                          match_method, match_confidence)
+SELECT :table_name, {canonical_id}, l.source, l.extraction_id, l.row_number, :execution_id,
+       l.method, l.confidence
+FROM work_links l
+JOIN prospect_core c ON c.match_key = l.match_key
+{joins}
+WHERE l.extraction_id = :extraction_id AND l.source = ANY(:sources)
+ON CONFLICT DO NOTHING
+"""
+
+_LINEAGE_JOINS = {
+    "prospect_core": ("c.prospect_id", ""),
+    "prospect_grades": (
+        "t.id",
+        "JOIN work_grades w USING (extraction_id, source, row_number) "
+        "JOIN prospect_grades t ON t.prospect_id = c.prospect_id AND t.source = w.source "
+        "AND t.grade_type = w.grade_type",
+    ),
+    "prospect_measurements": (
+        "t.id",
+        "JOIN work_measurements w USING (extraction_id, source, row_number) "
+        "JOIN prospect_measurements t ON t.prospect_id = c.prospect_id AND t.source = w.source",
+    ),
+    "prospect_college_stats": (
+        "t.id",
+        "JOIN work_college_stats w USING (extraction_id, source, row_number) "
+        "JOIN prospect_college_stats t ON t.prospect_id = c.prospect_id AND t.source = w.source "
+        "AND t.season = w.season AND t.team = w.team",
+    ),
+}
+
+
+def claim_load(conn: Connection, extraction_id: str, execution_id: str) -> tuple[str | None, dict[str, int]]:
+    """Take the extraction's ledger row: (None, {}) when taken now, else (holder, its counts).
+
+    The unique key makes a concurrent second load wait for the first and then find the row taken.
+    """
+    claimed = conn.execute(
+        insert(extraction_loads)
+        .values(extraction_id=extraction_id, execution_id=execution_id, counts={})
+        .on_conflict_do_nothing()
+        .returning(extraction_loads.c.extraction_id)
+    ).first()
+    if claimed is not None:
+        return None, {}
+    holder, counts = conn.execute(
+        sa.select(extraction_loads.c.execution_id, extraction_loads.c.counts).where(
+            extraction_loads.c.extraction_id == extraction_id
+        )
+    ).one()
+    return holder, counts
+
+
+def load_canonical(conn: Connection, extraction_id: str, execution_id: str, sources: list[str]) -> dict[str, int]:
+    """Upsert the merged work rows of ``sources`` into the canonical tables with lineage; returns counts.
+
+    Runs inside the caller's transaction, after ``claim_load``.
+    """
+    params: dict[str, Any] = {"extraction_id": extraction_id, "sources": sources, "execution_id": execution_id}
+    counts = {
+        "prospects": conn.execute(sa.text(_UPSERT_PROSPECTS), params).rowcount,
+        "grades": conn.execute(sa.text(_UPSERT_GRADES), params).rowcount,
+        "measurements": conn.execute(sa.text(_UPSERT_MEASUREMENTS), params).rowcount,
+        "stats": conn.execute(sa.text(_UPSERT_STATS), params).rowcount,
+    }
+    lineage = 0
+    for table_name, (canonical_id, joins) in _LINEAGE_JOINS.items():
+        sql = _LINEAGE.format(canonical_id=canonical_id, joins=joins)
+        lineage += conn.execute(sa.text(sql), {**params, "table_name": table_name}).rowcount
+    counts["lineage"] = lineage
+    conn.execute(
+        sa.update(extraction_loads).where(extraction_loads.c.extraction_id == extraction_id).values(counts=counts)
+    )
+    conn.execute(
+        sa.text("UPDATE extractions SET state = 'loaded', loaded_at = now() WHERE extraction_id = :extraction_id"),
+        params,
+    )
+    return counts
+
+
+def refresh_view(conn: Connection, view: str) -> None:
+    """Refresh one analytics view without blocking its readers."""
+    if view not in VIEWS:
+        raise ValueError(f"not an analytics view: {view!r}")
+    conn.execute(sa.text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view}"))
+
+
+def table_counts(conn: Connection) -> dict[str, int]:
+    """Row counts of the canonical tables (reports and tests)."""
+    names = ("prospect_core", "prospect_grades", "prospect_measurements", "prospect_college_stats", "data_lineage")
+    return {name: conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in names}

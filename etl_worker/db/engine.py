@@ -1,0 +1,86 @@
+"""Engines, one per process and URL, created on first use (never at import, never shared across fork)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from etl_worker.errors import ConfigurationError, RetriableError
+
+_engines: dict[tuple[int, str], Engine] = {}
+_lock = threading.Lock()
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be shown to a person: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def get_engine(url: str) -> Engine:
+    """This process's engine for ``url``; a forked child gets its own."""
+    key = (os.getpid(), url)
+    engine = _engines.get(key)
+    if engine is None:
+        with _lock:
+            engine = _engines.get(key)
+            if engine is None:
+                try:
+                    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+                except Exception as exc:
+                    raise ConfigurationError(f"bad database URL {safe_url(url)}: {exc}") from None
+                _engines[key] = engine
+    return engine
+
+
+def dispose_all() -> None:
+    """Forget engines inherited from a parent process (call in a freshly forked child)."""
+    with _lock:
+        for (pid, _), engine in list(_engines.items()):
+            if pid != os.getpid():
+                engine.dispose(close=False)
+        _engines.clear()
+
+
+_RETRIABLE_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006"})
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """Lost connections, deadlocks and serialization failures pass; trying again can succeed."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError):
+            return True
+        return getattr(exc.orig, "pgcode", None) in _RETRIABLE_SQLSTATES
+    return False
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[Connection]:
+    """One transaction on this process's engine; passing faults surface as ``RetriableError``."""
+    try:
+        with get_engine(url).begin() as conn:
+            yield conn
+    except sa.exc.DBAPIError as exc:
+        if is_retriable(exc):
+            raise RetriableError(f"database: {_first_line(exc.orig)}") from exc
+        raise
+
+
+def check_reachable(url: str) -> None:
+    """Raise one readable line when the database cannot be reached."""
+    try:
+        with get_engine(url).connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        raise ConfigurationError(f"cannot reach the database at {safe_url(url)}: {_first_line(exc.orig)}") from None
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else repr(exc)

@@ -1,0 +1,364 @@
+"""The declared data model. Alembic migrations build it; a test checks they agree."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UUID = sa.Uuid(as_uuid=False)
+TS = sa.DateTime(timezone=True)
+
+
+def _now() -> sa.TextClause:
+    return sa.text("now()")
+
+
+# --- extractions and staging ------------------------------------------------------------------
+
+extractions = sa.Table(
+    "extractions",
+    metadata,
+    sa.Column("extraction_id", UUID, primary_key=True),
+    sa.Column("created_at", TS, nullable=False, server_default=_now()),
+    sa.Column("state", sa.Text, nullable=False, server_default="staged"),
+    sa.Column("loaded_at", TS),
+)
+
+extraction_files = sa.Table(
+    "extraction_files",
+    metadata,
+    sa.Column("extraction_id", UUID, sa.ForeignKey("extractions.extraction_id"), primary_key=True),
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("ingested_at", TS, nullable=False, server_default=_now()),
+)
+
+
+def _staging(source: str) -> sa.Table:
+    return sa.Table(
+        f"{source}_staging",
+        metadata,
+        sa.Column("extraction_id", UUID, sa.ForeignKey("extractions.extraction_id"), primary_key=True),
+        sa.Column("row_number", sa.Integer, primary_key=True),
+        sa.Column("record", JSONB, nullable=False),
+    )
+
+
+STAGING_TABLES: dict[str, sa.Table] = {s: _staging(s) for s in ("pff", "cfr", "nfl", "yahoo")}
+
+# --- work tables: extraction-scoped output of transform and merge -------------------------------
+
+transform_batches = sa.Table(
+    "transform_batches",
+    metadata,
+    sa.Column("extraction_id", UUID, primary_key=True),
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("batch_no", sa.Integer, primary_key=True),
+    sa.Column("row_lo", sa.Integer, nullable=False),
+    sa.Column("row_hi", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("records_processed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("records_succeeded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("records_failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_message", sa.Text),
+    sa.Column("task_id", sa.Text),
+    sa.Column("updated_at", TS, nullable=False, server_default=_now()),
+)
+
+
+def _work_key() -> list[sa.Column]:
+    return [
+        sa.Column("extraction_id", UUID, primary_key=True),
+        sa.Column("source", sa.Text, primary_key=True),
+        sa.Column("row_number", sa.Integer, primary_key=True),
+    ]
+
+
+MEASUREMENT_FIELDS = (
+    "height_in",
+    "weight_lb",
+    "arm_in",
+    "hand_in",
+    "forty",
+    "ten_split",
+    "bench",
+    "vertical",
+    "broad",
+    "three_cone",
+    "shuttle",
+)
+
+STAT_FIELDS = (
+    "games",
+    "pass_cmp",
+    "pass_att",
+    "pass_yds",
+    "pass_td",
+    "pass_int",
+    "rush_att",
+    "rush_yds",
+    "rush_td",
+    "rec",
+    "rec_yds",
+    "rec_td",
+)
+
+work_prospects = sa.Table(
+    "work_prospects",
+    metadata,
+    *_work_key(),
+    sa.Column("full_name", sa.Text, nullable=False),
+    sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("position", sa.Text),
+    sa.Column("position_group", sa.Text),
+    sa.Column("college", sa.Text),
+    sa.Column("college_key", sa.Text),
+    sa.Column("draft_year", sa.Integer),
+    sa.Column("source_player_id", sa.Text),
+)
+
+work_grades = sa.Table(
+    "work_grades",
+    metadata,
+    *_work_key(),
+    sa.Column("grade_type", sa.Text, primary_key=True),
+    sa.Column("grade", sa.Float),
+    sa.Column("scale", sa.Text),
+    sa.Column("grade_normalized", sa.Float),
+    sa.Column("rank", sa.Integer),
+    sa.Column("position_rank", sa.Integer),
+    sa.Column("season", sa.Integer),
+)
+
+work_measurements = sa.Table(
+    "work_measurements",
+    metadata,
+    *_work_key(),
+    *[sa.Column(name, sa.Float) for name in MEASUREMENT_FIELDS],
+)
+
+work_college_stats = sa.Table(
+    "work_college_stats",
+    metadata,
+    *_work_key(),
+    sa.Column("season", sa.Integer, primary_key=True),
+    sa.Column("team", sa.Text, primary_key=True),
+    *[sa.Column(name, sa.Float) for name in STAT_FIELDS],
+)
+
+work_links = sa.Table(
+    "work_links",
+    metadata,
+    *_work_key(),
+    sa.Column("match_key", sa.Text, nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+)
+
+work_merged_prospects = sa.Table(
+    "work_merged_prospects",
+    metadata,
+    sa.Column("extraction_id", UUID, primary_key=True),
+    sa.Column("match_key", sa.Text, primary_key=True),
+    sa.Column("full_name", sa.Text, nullable=False),
+    sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("position", sa.Text),
+    sa.Column("position_group", sa.Text),
+    sa.Column("college", sa.Text),
+    sa.Column("draft_year", sa.Integer),
+    sa.Column("source_ids", JSONB, nullable=False),
+    sa.Column("source_records", sa.Integer, nullable=False),
+)
+
+WORK_TABLES = (work_prospects, work_grades, work_measurements, work_college_stats)
+
+# --- canonical tables: written only by the load phase --------------------------------------------
+
+prospect_core = sa.Table(
+    "prospect_core",
+    metadata,
+    sa.Column("prospect_id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("match_key", sa.Text, nullable=False, unique=True),
+    sa.Column("full_name", sa.Text, nullable=False),
+    sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("position", sa.Text),
+    sa.Column("position_group", sa.Text),
+    sa.Column("college", sa.Text),
+    sa.Column("draft_year", sa.Integer),
+    sa.Column("source_ids", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("created_at", TS, nullable=False, server_default=_now()),
+    sa.Column("updated_at", TS, nullable=False, server_default=_now()),
+)
+
+
+def _fact_key() -> list[sa.Column]:
+    return [
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("prospect_id", sa.BigInteger, sa.ForeignKey("prospect_core.prospect_id"), nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+    ]
+
+
+prospect_grades = sa.Table(
+    "prospect_grades",
+    metadata,
+    *_fact_key(),
+    sa.Column("grade_type", sa.Text, nullable=False),
+    sa.Column("grade", sa.Float),
+    sa.Column("scale", sa.Text),
+    sa.Column("grade_normalized", sa.Float),
+    sa.Column("rank", sa.Integer),
+    sa.Column("position_rank", sa.Integer),
+    sa.Column("season", sa.Integer),
+    sa.Column("updated_at", TS, nullable=False, server_default=_now()),
+    sa.UniqueConstraint("prospect_id", "source", "grade_type"),
+)
+
+prospect_measurements = sa.Table(
+    "prospect_measurements",
+    metadata,
+    *_fact_key(),
+    *[sa.Column(name, sa.Float) for name in MEASUREMENT_FIELDS],
+    sa.Column("updated_at", TS, nullable=False, server_default=_now()),
+    sa.UniqueConstraint("prospect_id", "source"),
+)
+
+prospect_college_stats = sa.Table(
+    "prospect_college_stats",
+    metadata,
+    *_fact_key(),
+    sa.Column("season", sa.Integer, nullable=False),
+    sa.Column("team", sa.Text, nullable=False),
+    *[sa.Column(name, sa.Float) for name in STAT_FIELDS],
+    sa.Column("updated_at", TS, nullable=False, server_default=_now()),
+    sa.UniqueConstraint("prospect_id", "source", "season", "team"),
+)
+
+# --- metadata: lineage, quality, quarantine, the load ledger -------------------------------------
+
+data_lineage = sa.Table(
+    "data_lineage",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("canonical_table", sa.Text, nullable=False),
+    sa.Column("canonical_id", sa.BigInteger, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("extraction_id", UUID, nullable=False),
+    sa.Column("staging_row", sa.Integer, nullable=False),
+    sa.Column("execution_id", UUID, nullable=False),
+    sa.Column("match_method", sa.Text),
+    sa.Column("match_confidence", sa.Float),
+    sa.Column("loaded_at", TS, nullable=False, server_default=_now()),
+    sa.UniqueConstraint("canonical_table", "canonical_id", "extraction_id", "source", "staging_row"),
+)
+
+quality_metrics = sa.Table(
+    "quality_metrics",
+    metadata,
+    sa.Column("execution_id", UUID, primary_key=True),
+    sa.Column("rule", sa.Text, primary_key=True),
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("extraction_id", UUID, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("warn_threshold", sa.Float),
+    sa.Column("fail_threshold", sa.Float),
+    sa.Column("message", sa.Text),
+    sa.Column("measured_at", TS, nullable=False, server_default=_now()),
+)
+
+quarantined_records = sa.Table(
+    "quarantined_records",
+    metadata,
+    *_work_key(),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("record", JSONB, nullable=False),
+    sa.Column("quarantined_at", TS, nullable=False, server_default=_now()),
+)
+
+extraction_loads = sa.Table(
+    "extraction_loads",
+    metadata,
+    sa.Column("extraction_id", UUID, sa.ForeignKey("extractions.extraction_id"), primary_key=True),
+    sa.Column("execution_id", UUID, nullable=False),
+    sa.Column("counts", JSONB, nullable=False),
+    sa.Column("loaded_at", TS, nullable=False, server_default=_now()),
+)
+
+# --- tracking: execution history, written by the pipeline and the listener ------------------------
+
+etl_executions = sa.Table(
+    "etl_executions",
+    metadata,
+    sa.Column("execution_id", UUID, primary_key=True),
+    sa.Column("extraction_id", UUID, nullable=False, index=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("transformer_types", JSONB, nullable=False),
+    sa.Column("started_at", TS, nullable=False, server_default=_now()),
+    sa.Column("completed_at", TS),
+    sa.Column("duration_seconds", sa.Float),
+    sa.Column("deadline_at", TS, nullable=False),
+    sa.Column("total_prospects_loaded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total_grades_loaded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total_measurements_loaded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("total_stats_loaded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("quality_score", sa.Float),
+    sa.Column("error_summary", sa.Text),
+    sa.Column("hostname", sa.Text),
+    sa.Index(
+        "uq_etl_executions_active_extraction",
+        "extraction_id",
+        unique=True,
+        postgresql_where=sa.text("status IN ('pending', 'running')"),
+    ),
+)
+
+etl_phase_runs = sa.Table(
+    "etl_phase_runs",
+    metadata,
+    sa.Column("execution_id", UUID, primary_key=True),
+    sa.Column("phase", sa.Text, primary_key=True),
+    sa.Column("task_id", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("started_at", TS),
+    sa.Column("completed_at", TS),
+    sa.Column("duration_seconds", sa.Float),
+    sa.Column("hostname", sa.Text),
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("error_message", sa.Text),
+    sa.Column("updated_at", TS, nullable=False, server_default=_now()),
+)
+
+etl_transformer_runs = sa.Table(
+    "etl_transformer_runs",
+    metadata,
+    sa.Column("task_id", sa.Text, primary_key=True),
+    sa.Column("execution_id", UUID, nullable=False, index=True),
+    sa.Column("extraction_id", UUID, nullable=False),
+    sa.Column("transformer_type", sa.Text, nullable=False),
+    sa.Column("batch_no", sa.Integer, nullable=False),
+    sa.Column("row_lo", sa.Integer),
+    sa.Column("row_hi", sa.Integer),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("started_at", TS),
+    sa.Column("completed_at", TS),
+    sa.Column("duration_seconds", sa.Float),
+    sa.Column("records_processed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("records_succeeded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("records_failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("hostname", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Column("updated_at", TS, nullable=False, server_default=_now()),
+)

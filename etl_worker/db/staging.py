@@ -1,0 +1,128 @@
+"""SQL for extractions and staging tables: ingest by COPY, counts and key-range batch reads."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+
+from etl_worker.db.schema import STAGING_TABLES, extraction_files, extractions
+from etl_worker.errors import ConfigurationError, NotFoundError
+
+
+def staging_table(source: str) -> sa.Table:
+    """The staging table of a source, through the fixed registry (never a name built from input)."""
+    try:
+        return STAGING_TABLES[source]
+    except KeyError:
+        raise ConfigurationError(f"no staging table for source {source!r}") from None
+
+
+def ensure_extraction(conn: Connection, extraction_id: str) -> None:
+    conn.execute(insert(extractions).values(extraction_id=extraction_id).on_conflict_do_nothing())
+
+
+def extraction_state(conn: Connection, extraction_id: str) -> str:
+    state = conn.execute(
+        sa.select(extractions.c.state).where(extractions.c.extraction_id == extraction_id)
+    ).scalar_one_or_none()
+    if state is None:
+        raise NotFoundError(f"extraction {extraction_id} does not exist")
+    return state
+
+
+class _CsvStream(io.RawIOBase):
+    """A file-like view of rows rendered as CSV, so COPY streams without holding the file in memory."""
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self._rows = iter(rows)
+        self._buffer = b""
+        self._text = io.StringIO()
+        self._writer = csv.writer(self._text, lineterminator="\n")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while len(self._buffer) < len(target):
+            row = next(self._rows, None)
+            if row is None:
+                break
+            self._text.seek(0)
+            self._text.truncate()
+            self._writer.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for v in row])
+            self._buffer += self._text.getvalue().encode()
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def copy_rows(conn: Connection, table: sa.Table, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """COPY rows (tuples in ``columns`` order, None for NULL) into ``table`` through psycopg2."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        sql = (
+            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({', '.join(columns)}))"
+        )
+        cursor.copy_expert(sql, io.BufferedReader(_CsvStream(rows), buffer_size=1 << 16))
+    finally:
+        cursor.close()
+
+
+def replace_staging(conn: Connection, source: str, extraction_id: str, records: Iterator[Mapping[str, str]]) -> int:
+    """Replace the extraction's staging rows for ``source`` with ``records``; returns how many."""
+    table = staging_table(source)
+    conn.execute(sa.delete(table).where(table.c.extraction_id == extraction_id))
+    count = 0
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        nonlocal count
+        for count, record in enumerate(records, start=1):
+            yield (extraction_id, count, dict(record))
+
+    copy_rows(conn, table, ["extraction_id", "row_number", "record"], rows())
+    return count
+
+
+def record_file(conn: Connection, extraction_id: str, source: str, filename: str, sha256: str, row_count: int) -> None:
+    stmt = insert(extraction_files).values(
+        extraction_id=extraction_id, source=source, filename=filename, sha256=sha256, row_count=row_count
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["extraction_id", "source"],
+            set_={"filename": filename, "sha256": sha256, "row_count": row_count, "ingested_at": sa.func.now()},
+        )
+    )
+
+
+def staging_counts(conn: Connection, extraction_id: str, sources: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+    """Per source: (row count, lowest row number, highest row number) staged for the extraction."""
+    counts = {}
+    for source in sources:
+        table = staging_table(source)
+        row = conn.execute(
+            sa.select(sa.func.count(), sa.func.min(table.c.row_number), sa.func.max(table.c.row_number)).where(
+                table.c.extraction_id == extraction_id
+            )
+        ).one()
+        counts[source] = (int(row[0]), int(row[1] or 0), int(row[2] or 0))
+    return counts
+
+
+def read_batch(conn: Connection, source: str, extraction_id: str, row_lo: int, row_hi: int) -> list[tuple[int, dict]]:
+    """Staging rows ``row_lo``..``row_hi`` of one source, by key range (no OFFSET scans)."""
+    table = staging_table(source)
+    result = conn.execute(
+        sa.select(table.c.row_number, table.c.record)
+        .where(table.c.extraction_id == extraction_id, table.c.row_number.between(row_lo, row_hi))
+        .order_by(table.c.row_number)
+    )
+    return [(int(r[0]), r[1]) for r in result]

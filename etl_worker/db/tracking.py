@@ -1,0 +1,206 @@
+"""SQL for execution history: executions, phase runs and transformer runs, with idempotent upserts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection, RowMapping
+
+from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs
+
+_ACTIVE = ("pending", "running")
+_FINAL_RUN_STATES = ("success", "failed", "skipped")
+
+
+def create_execution(
+    conn: Connection,
+    execution_id: str,
+    extraction_id: str,
+    transformer_types: list[str],
+    timeout_seconds: int,
+    hostname: str | None,
+) -> str:
+    """Record a new pending execution; returns the execution that now owns the extraction.
+
+    Idempotent for the same ``execution_id``. When another execution of the same extraction is still
+    active, nothing is written and that execution's id is returned.
+    """
+    existing = conn.execute(
+        sa.select(etl_executions.c.execution_id).where(etl_executions.c.execution_id == execution_id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    with conn.begin_nested() as savepoint:
+        try:
+            conn.execute(
+                insert(etl_executions).values(
+                    execution_id=execution_id,
+                    extraction_id=extraction_id,
+                    status="pending",
+                    transformer_types=transformer_types,
+                    deadline_at=sa.func.now() + sa.func.make_interval(0, 0, 0, 0, 0, 0, timeout_seconds),
+                    hostname=hostname,
+                )
+            )
+        except sa.exc.IntegrityError:
+            savepoint.rollback()
+            return conn.execute(
+                sa.select(etl_executions.c.execution_id).where(
+                    etl_executions.c.extraction_id == extraction_id, etl_executions.c.status.in_(_ACTIVE)
+                )
+            ).scalar_one()
+    return execution_id
+
+
+def execution_state(conn: Connection, execution_id: str) -> tuple[str, datetime]:
+    """(status, deadline) of an execution that exists."""
+    t = etl_executions.c
+    status, deadline = conn.execute(sa.select(t.status, t.deadline_at).where(t.execution_id == execution_id)).one()
+    return status, deadline
+
+
+def execution_status(conn: Connection, execution_id: str, *, lock: bool = False) -> str | None:
+    stmt = sa.select(etl_executions.c.status).where(etl_executions.c.execution_id == execution_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).scalar_one_or_none()
+
+
+def mark_running(conn: Connection, execution_id: str) -> bool:
+    """pending -> running; False when the execution is no longer pending."""
+    return bool(
+        conn.execute(
+            sa.update(etl_executions)
+            .where(etl_executions.c.execution_id == execution_id, etl_executions.c.status == "pending")
+            .values(status="running")
+        ).rowcount
+    )
+
+
+def finish_execution(conn: Connection, execution_id: str, status: str, **values: Any) -> bool:
+    """Record the outcome of an active execution; a finished one is left as it is."""
+    t = etl_executions.c
+    return bool(
+        conn.execute(
+            sa.update(etl_executions)
+            .where(t.execution_id == execution_id, t.status.in_(_ACTIVE))
+            .values(
+                status=status,
+                completed_at=sa.func.now(),
+                duration_seconds=sa.func.extract("epoch", sa.func.now() - t.started_at),
+                **values,
+            )
+        ).rowcount
+    )
+
+
+def fail_overdue(conn: Connection) -> list[str]:
+    """Fail every active execution past its deadline (a lost task, a stuck chord); returns their ids."""
+    t = etl_executions.c
+    result = conn.execute(
+        sa.update(etl_executions)
+        .where(t.status.in_(_ACTIVE), t.deadline_at < sa.func.now())
+        .values(
+            status="failed",
+            completed_at=sa.func.now(),
+            duration_seconds=sa.func.extract("epoch", sa.func.now() - t.started_at),
+            error_summary=sa.func.concat(
+                "deadline exceeded: the run did not finish within ",
+                sa.cast(sa.func.extract("epoch", t.deadline_at - t.started_at), sa.Integer),
+                " s",
+            ),
+        )
+        .returning(t.execution_id)
+    )
+    return [r[0] for r in result]
+
+
+def _no_regress(table: sa.Table, stmt: Any) -> Any:
+    # A late "running" notice must never overwrite a finished record.
+    return sa.or_(table.c.status.not_in(_FINAL_RUN_STATES), stmt.excluded.status.in_(_FINAL_RUN_STATES))
+
+
+def upsert_phase_run(conn: Connection, record: dict[str, Any]) -> None:
+    """Write one phase record keyed by (execution, phase)."""
+    stmt = insert(etl_phase_runs).values(**record, updated_at=sa.func.now())
+    update = {
+        k: sa.func.coalesce(stmt.excluded[k], etl_phase_runs.c[k])
+        for k in record
+        if k not in ("execution_id", "phase", "status", "details", "error_message")
+    }
+    update |= {
+        "status": stmt.excluded.status,
+        "details": stmt.excluded.details,
+        "error_message": stmt.excluded.error_message,
+        "updated_at": sa.func.now(),
+    }
+    if "details" not in record:
+        update.pop("details")
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["execution_id", "phase"], set_=update, where=_no_regress(etl_phase_runs, stmt)
+        )
+    )
+
+
+def upsert_transformer_run(conn: Connection, record: dict[str, Any]) -> None:
+    """Write one transformer batch record keyed by task id."""
+    stmt = insert(etl_transformer_runs).values(**record, updated_at=sa.func.now())
+    update = {
+        k: sa.func.coalesce(stmt.excluded[k], etl_transformer_runs.c[k])
+        for k in record
+        if k not in ("task_id", "status", "error_message")
+    }
+    update |= {
+        "status": stmt.excluded.status,
+        "error_message": stmt.excluded.error_message,
+        "updated_at": sa.func.now(),
+    }
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["task_id"], set_=update, where=_no_regress(etl_transformer_runs, stmt)
+        )
+    )
+
+
+def get_execution(conn: Connection, execution_id: str) -> tuple[RowMapping, list[RowMapping], list[RowMapping]] | None:
+    """The execution row with its phase and transformer rows, or None."""
+    row = (
+        conn.execute(sa.select(etl_executions).where(etl_executions.c.execution_id == execution_id)).mappings().first()
+    )
+    if row is None:
+        return None
+    phases = (
+        conn.execute(sa.select(etl_phase_runs).where(etl_phase_runs.c.execution_id == execution_id)).mappings().all()
+    )
+    transformers = (
+        conn.execute(
+            sa.select(etl_transformer_runs)
+            .where(etl_transformer_runs.c.execution_id == execution_id)
+            .order_by(etl_transformer_runs.c.transformer_type, etl_transformer_runs.c.batch_no)
+        )
+        .mappings()
+        .all()
+    )
+    return row, list(phases), list(transformers)
+
+
+def recent_execution_ids(conn: Connection, limit: int) -> list[str]:
+    t = etl_executions.c
+    return list(conn.execute(sa.select(t.execution_id).order_by(t.started_at.desc()).limit(limit)).scalars())
+
+
+def summary(conn: Connection) -> dict[str, Any]:
+    """Totals over every recorded execution: count, per-status counts, average duration of finished runs."""
+    t = etl_executions.c
+    by_status = dict(conn.execute(sa.select(t.status, sa.func.count()).group_by(t.status)).tuples().all())
+    avg = conn.execute(sa.select(sa.func.avg(t.duration_seconds)).where(t.completed_at.is_not(None))).scalar_one()
+    last: datetime | None = conn.execute(sa.select(sa.func.max(t.started_at))).scalar_one()
+    return {
+        "by_status": by_status,
+        "average_duration_seconds": float(avg) if avg is not None else None,
+        "last_started_at": last,
+    }

@@ -1,0 +1,42 @@
+"""The one error hierarchy of etl_worker.
+
+- ``RetriableError``: a passing fault (connection lost, deadlock, serialization failure); Celery retries.
+- ``FatalError``: the run cannot go on (bad configuration, unknown extraction); one clear message.
+- ``RecordError``: one bad source row; it is quarantined with the reason and the run goes on.
+- ``DataQualityError``: a data-quality rule failed hard; the run stops before loading.
+"""
+
+from __future__ import annotations
+
+
+class ETLError(Exception):
+    """Base of every error etl_worker raises on purpose."""
+
+
+class RetriableError(ETLError):
+    """A passing fault: the same work can succeed if tried again."""
+
+
+class FatalError(ETLError):
+    """The work cannot succeed as asked; retrying would not help."""
+
+
+class ConfigurationError(FatalError):
+    """A setting, URL or argument is wrong."""
+
+
+class NotFoundError(FatalError):
+    """An extraction, execution or source that does not exist."""
+
+
+class RecordError(ETLError):
+    """One source record cannot be used; ``rule`` names why, for the quarantine table."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = reason
+
+
+class DataQualityError(ETLError):
+    """A data-quality rule failed hard."""

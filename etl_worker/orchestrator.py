@@ -1,0 +1,90 @@
+"""The seed's ``ETLOrchestrator``, distributed: it enqueues runs on Celery and reads results from PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from celery.exceptions import TimeoutError as CeleryTimeout
+
+from etl_worker.db import tracking
+from etl_worker.db.engine import transaction
+from etl_worker.errors import FatalError
+from etl_worker.models import TERMINAL_STATUSES, ETLExecution, TransformerType
+from etl_worker.settings import Settings
+from etl_worker.tasks import run_extraction
+from etl_worker.tracking import history
+from etl_worker.tracking.listener import Listener
+
+
+class ETLOrchestrator:
+    """Runs extractions on the workers and answers questions about every run ever recorded.
+
+    ``transformers`` names the transformer types a run uses by default (a list, or a mapping whose keys
+    are the types); the transformers themselves live in the workers' source registry.
+    """
+
+    def __init__(
+        self,
+        transformers: Iterable[TransformerType | str] | Mapping[TransformerType | str, Any] | None = None,
+        max_records_per_batch: int = 1000,
+        timeout_seconds: int = 1800,
+        settings: Settings | None = None,
+    ) -> None:
+        base = settings or Settings.from_env()
+        self.settings = base.with_overrides(
+            max_records_per_batch=max_records_per_batch, timeout_seconds=timeout_seconds
+        )
+        self.transformer_types = [str(t) for t in transformers] if transformers else None
+
+    def start_extraction(
+        self, extraction_id: str, transformer_types: Iterable[TransformerType | str] | None = None
+    ) -> str:
+        """Enqueue a run and return its execution id once a worker has started it."""
+        types = [str(t) for t in transformer_types] if transformer_types else self.transformer_types
+        result = run_extraction.apply_async(
+            args=[extraction_id],
+            kwargs={
+                "transformer_types": types,
+                "max_records_per_batch": self.settings.max_records_per_batch,
+                "timeout_seconds": self.settings.timeout_seconds,
+            },
+        )
+        try:
+            started = result.get(timeout=60, propagate=True)
+        except CeleryTimeout:
+            raise FatalError(
+                f"no worker started run {result.id} within 60 s (it stays queued); is a worker running?"
+            ) from None
+        return started["execution_id"]
+
+    def wait(self, execution_id: str, poll_seconds: float = 0.25) -> ETLExecution:
+        """Block until the execution has an outcome (or has passed its deadline), then return it."""
+        while True:
+            with transaction(self.settings.database_url) as conn:
+                tracking.fail_overdue(conn)
+                status = tracking.execution_status(conn, execution_id)
+            if status is None:
+                raise FatalError(f"execution {execution_id} does not exist")
+            if status in TERMINAL_STATUSES:
+                break
+            time.sleep(poll_seconds)
+        # Phase and transformer records come from the result backend; take them now rather than
+        # depend on a listener being up.
+        Listener(self.settings).reconcile()
+        execution = history.get_execution(self.settings, execution_id)
+        assert execution is not None
+        return execution
+
+    def execute_extraction(
+        self, extraction_id: str, transformer_types: Iterable[TransformerType | str] | None = None
+    ) -> ETLExecution:
+        """Run the whole pipeline for one extraction and return its execution, as recorded."""
+        return self.wait(self.start_extraction(extraction_id, transformer_types))
+
+    def get_execution_history(self, limit: int = 10) -> list[ETLExecution]:
+        return history.get_history(self.settings, limit)
+
+    def get_execution_summary(self) -> dict[str, Any]:
+        return history.get_summary(self.settings)

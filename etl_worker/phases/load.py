@@ -1,0 +1,43 @@
+"""Load: one transaction from the work tables into the canonical tables, with lineage and the ledger.
+
+The ledger row is unique per extraction, so a second load (a redelivery, a concurrent run, a later run
+of the same extraction) finds it taken and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from etl_worker.db import canonical, tracking
+from etl_worker.db.engine import transaction
+from etl_worker.models import ETLPhase, PhaseStatus
+from etl_worker.phases.results import Clock, halt, phase_record, skipped, sources_ok
+from etl_worker.settings import Settings
+
+
+def load(
+    settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], worker: str | None, task_id: str | None
+) -> dict[str, Any]:
+    run = previous["run"]
+    if run["halted"]:
+        return skipped(ctx, ETLPhase.LOAD, run, worker, task_id)
+    clock = Clock()
+    execution_id, extraction_id = ctx["execution_id"], ctx["extraction_id"]
+    with transaction(settings.database_url) as conn:
+        status = tracking.execution_status(conn, execution_id, lock=True)
+        if status != "running":
+            error = f"execution is {status}; nothing was loaded"
+            record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.FAILED, clock, worker, {}, error, task_id)
+            return {"run": halt(run, f"load refused: {error}"), "records": [record]}
+        holder, counts = canonical.claim_load(conn, extraction_id, execution_id)
+        if holder is None:
+            counts = canonical.load_canonical(conn, extraction_id, execution_id, sources_ok(ctx, run))
+            details: dict[str, Any] = {"loaded": counts}
+        elif holder == execution_id:
+            details = {"loaded": counts, "note": "already committed by this execution"}
+        else:
+            counts = {}
+            details = {"loaded": counts, "note": f"extraction already loaded by execution {holder}; nothing changed"}
+    run = {**run, "totals": counts}
+    record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
+    return {"run": run, "records": [record]}

@@ -1,0 +1,67 @@
+"""Publish: refresh the analytics views, then record the execution's outcome.
+
+Publish fails only when every view refresh fails. As the last step of the chain it also writes the
+execution's final status, totals and quality score, halted run or not.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from etl_worker.db import canonical, tracking
+from etl_worker.db.engine import transaction
+from etl_worker.models import ETLPhase, PhaseStatus
+from etl_worker.phases.results import Clock, overall_status, phase_record, skipped
+from etl_worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def publish(
+    settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], worker: str | None, task_id: str | None
+) -> dict[str, Any]:
+    run = previous["run"]
+    if run["halted"]:
+        outcome = skipped(ctx, ETLPhase.PUBLISH, run, worker, task_id)
+        publish_failed = False
+    else:
+        clock = Clock()
+        refreshed, errors = [], {}
+        for view in canonical.VIEWS:
+            try:
+                with transaction(settings.database_url) as conn:
+                    canonical.refresh_view(conn, view)
+                refreshed.append(view)
+            except Exception as exc:
+                log.warning("view refresh failed", extra={"view": view, "execution_id": ctx["execution_id"]})
+                errors[view] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        publish_failed = not refreshed
+        details = {"refreshed": refreshed, "failed": errors}
+        status = PhaseStatus.FAILED if publish_failed else PhaseStatus.SUCCESS
+        error = "; ".join(f"{v}: {e}" for v, e in errors.items()) or None
+        outcome = {
+            "run": run,
+            "records": [phase_record(ctx, ETLPhase.PUBLISH, status, clock, worker, details, error, task_id)],
+        }
+    finish(settings, ctx, run, publish_failed)
+    return outcome
+
+
+def finish(settings: Settings, ctx: dict[str, Any], run: dict[str, Any], publish_failed: bool = False) -> str:
+    """Write the execution's outcome (once: a finished execution is left as it is); returns the status."""
+    status, error = overall_status(run, publish_failed)
+    totals = run.get("totals") or {}
+    with transaction(settings.database_url) as conn:
+        tracking.finish_execution(
+            conn,
+            ctx["execution_id"],
+            status,
+            total_prospects_loaded=totals.get("prospects", 0),
+            total_grades_loaded=totals.get("grades", 0),
+            total_measurements_loaded=totals.get("measurements", 0),
+            total_stats_loaded=totals.get("stats", 0),
+            quality_score=run.get("quality_score"),
+            error_summary=error,
+        )
+    return status

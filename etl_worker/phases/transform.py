@@ -1,0 +1,154 @@
+"""Transform: one batch of one source's staging rows into extraction-scoped work rows.
+
+A batch replaces its own work rows, so running it twice changes nothing. A bad row is quarantined with
+its reason; any other error fails the batch (and so its source) without touching other sources.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from etl_worker.db import staging, work
+from etl_worker.db.engine import transaction
+from etl_worker.errors import RecordError, RetriableError
+from etl_worker.models import TransformerStatus
+from etl_worker.normalize import college_key, name_key, position_group
+from etl_worker.phases.results import Batch, Clock
+from etl_worker.settings import Settings
+from etl_worker.sources import get_source
+from etl_worker.sources.base import Transformed
+
+log = logging.getLogger(__name__)
+
+
+def work_rows(key: dict[str, Any], parsed: Transformed) -> dict[str, list[dict[str, Any]]]:
+    """The work-table rows one parsed record contributes, keyed by table name."""
+    p = parsed.prospect
+    rows: dict[str, list[dict[str, Any]]] = {
+        "work_prospects": [
+            {
+                **key,
+                "full_name": p.full_name,
+                "name_key": name_key(p.full_name),
+                "position": p.position,
+                "position_group": position_group(p.position),
+                "college": p.college,
+                "college_key": college_key(p.college),
+                "draft_year": p.draft_year,
+                "source_player_id": p.source_player_id,
+            }
+        ],
+        "work_grades": [{**key, **vars(g)} for g in parsed.grades],
+        "work_measurements": [{**key, **parsed.measurements}] if parsed.measurements else [],
+        "work_college_stats": [{**key, "season": s.season, "team": s.team, **s.stats} for s in parsed.college_seasons],
+    }
+    return rows
+
+
+def _record(
+    ctx: dict[str, Any], batch: Batch, clock: Clock, worker: str | None, task_id: str | None, **values: Any
+) -> dict[str, Any]:
+    return {
+        "kind": "transformer",
+        "execution_id": ctx["execution_id"],
+        "extraction_id": ctx["extraction_id"],
+        "transformer_type": batch.source,
+        "batch_no": batch.batch_no,
+        "row_lo": batch.row_lo,
+        "row_hi": batch.row_hi,
+        "task_id": task_id,
+        "hostname": worker,
+        **clock.stamp(),
+        **values,
+    }
+
+
+def transform(
+    settings: Settings,
+    ctx: dict[str, Any],
+    batch: Batch,
+    worker: str | None,
+    task_id: str | None,
+) -> dict[str, Any]:
+    """Transform one batch; returns its transformer record. Raises only ``RetriableError``."""
+    clock = Clock()
+    extraction_id = ctx["extraction_id"]
+    try:
+        source = get_source(batch.source)
+        with transaction(settings.database_url) as conn:
+            rows: dict[str, list[dict[str, Any]]] = {}
+            processed = failed = 0
+            for row_number, record in staging.read_batch(conn, batch.source, extraction_id, batch.row_lo, batch.row_hi):
+                processed += 1
+                key = {"extraction_id": extraction_id, "source": batch.source, "row_number": row_number}
+                try:
+                    produced = work_rows(key, source.transform(record))
+                except RecordError as exc:
+                    failed += 1
+                    produced = {
+                        "quarantined_records": [{**key, "rule": exc.rule, "reason": exc.reason, "record": record}]
+                    }
+                for table, table_rows in produced.items():
+                    rows.setdefault(table, []).extend(table_rows)
+            work.replace_batch(conn, extraction_id, batch.source, batch.row_lo, batch.row_hi, rows)
+            counts = {"records_processed": processed, "records_succeeded": processed - failed, "records_failed": failed}
+            work.record_batch(
+                conn,
+                extraction_id=extraction_id,
+                source=batch.source,
+                batch_no=batch.batch_no,
+                row_lo=batch.row_lo,
+                row_hi=batch.row_hi,
+                status=TransformerStatus.SUCCESS,
+                task_id=task_id,
+                error_message=None,
+                **counts,
+            )
+    except RetriableError:
+        raise
+    except Exception as exc:
+        log.exception("transform batch failed", extra={"extraction_id": extraction_id, "source": batch.source})
+        return failed_batch(settings, ctx, batch, clock, worker, task_id, f"{type(exc).__name__}: {exc}")
+    return _record(ctx, batch, clock, worker, task_id, status=TransformerStatus.SUCCESS, error_message=None, **counts)
+
+
+def failed_batch(
+    settings: Settings,
+    ctx: dict[str, Any],
+    batch: Batch,
+    clock: Clock | None,
+    worker: str | None,
+    task_id: str | None,
+    error: str,
+) -> dict[str, Any]:
+    """Record a batch that could not be transformed (best effort: the database may be what failed)."""
+    try:
+        with transaction(settings.database_url) as conn:
+            work.record_batch(
+                conn,
+                extraction_id=ctx["extraction_id"],
+                source=batch.source,
+                batch_no=batch.batch_no,
+                row_lo=batch.row_lo,
+                row_hi=batch.row_hi,
+                status=TransformerStatus.FAILED,
+                task_id=task_id,
+                error_message=error,
+            )
+    except Exception:
+        log.warning(
+            "could not record the failed batch", extra={"extraction_id": ctx["extraction_id"], "source": batch.source}
+        )
+    return _record(
+        ctx,
+        batch,
+        clock or Clock(),
+        worker,
+        task_id,
+        status=TransformerStatus.FAILED,
+        error_message=error,
+        records_processed=0,
+        records_succeeded=0,
+        records_failed=0,
+    )

@@ -1,0 +1,245 @@
+"""Validate: check that every planned batch reported, then run the data-quality rules on the work rows.
+
+Which batches are done is decided by identity, from the chord's results and the batch ledger in
+PostgreSQL, never by counting results: a redelivered batch can report twice, a lost report is found in
+the ledger. A FAIL halts the run before anything reaches the canonical tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from etl_worker.db import quality, work
+from etl_worker.db.engine import transaction
+from etl_worker.errors import RetriableError
+from etl_worker.models import ETLPhase, PhaseStatus, TransformerStatus
+from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, skipped, sources_ok, utcnow
+from etl_worker.settings import Settings
+
+
+class BatchesPending(RetriableError):
+    """Some planned batches have not reported yet; validate waits for them until the run's deadline."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A declarative data-quality rule: a measure per scope, with warn and fail thresholds.
+
+    ``higher_is_worse`` says which way the thresholds point (a rate of bad rows vs. a completeness).
+    """
+
+    name: str
+    warn: float
+    fail: float
+    higher_is_worse: bool
+    measure: Callable[[Connection, str, list[str]], dict[str, float]]
+
+    def judge(self, value: float) -> str:
+        worse = (lambda v, t: v > t) if self.higher_is_worse else (lambda v, t: v < t)
+        if worse(value, self.fail):
+            return "fail"
+        return "warn" if worse(value, self.warn) else "pass"
+
+
+def _quarantine_rate(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
+    volumes = quality.source_volumes(conn, extraction_id, sources)
+    return {s: (v["quarantined"] / v["processed"] if v["processed"] else 0.0) for s, v in volumes.items()}
+
+
+def _transformed_rows(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
+    volumes = quality.source_volumes(conn, extraction_id, sources)
+    return {"all": float(sum(v["succeeded"] for v in volumes.values()))}
+
+
+def _completeness(column: str) -> Callable[[Connection, str, list[str]], dict[str, float]]:
+    def measure(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
+        return quality.field_completeness(conn, extraction_id, sources, column)
+
+    return measure
+
+
+def _out_of_range(field: str, low: float, high: float) -> Callable[[Connection, str, list[str]], dict[str, float]]:
+    def measure(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
+        return {"all": quality.out_of_range_share(conn, extraction_id, sources, field, low, high)[1]}
+
+    return measure
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("rows_transformed", warn=1, fail=1, higher_is_worse=False, measure=_transformed_rows),
+    Rule("quarantine_rate", warn=0.05, fail=0.5, higher_is_worse=True, measure=_quarantine_rate),
+    Rule("college_completeness", warn=0.9, fail=0.5, higher_is_worse=False, measure=_completeness("college")),
+    Rule("height_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("height_in", 64, 84)),
+    Rule("weight_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("weight_lb", 150, 400)),
+    Rule("forty_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("forty", 4.0, 6.5)),
+    Rule("bench_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("bench", 0, 60)),
+    Rule("vertical_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("vertical", 15, 50)),
+    Rule("broad_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("broad", 70, 160)),
+    Rule("three_cone_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("three_cone", 6.0, 9.0)),
+    Rule("shuttle_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("shuttle", 3.5, 5.5)),
+)
+
+
+def run_rules(
+    conn: Connection, extraction_id: str, sources: list[str], failed_sources: list[str]
+) -> list[dict[str, Any]]:
+    """Every rule's verdict per scope, plus one for the sources whose transformer failed."""
+    metrics = []
+    share_failed = len(failed_sources) / (len(sources) + len(failed_sources)) if failed_sources else 0.0
+    metrics.append(
+        {
+            "rule": "transformer_failures",
+            "scope": "all",
+            "value": share_failed,
+            "warn_threshold": 0.0,
+            "fail_threshold": 0.999,
+            "status": "fail" if share_failed >= 1 else ("warn" if share_failed > 0 else "pass"),
+            "message": f"failed: {', '.join(failed_sources)}" if failed_sources else None,
+        }
+    )
+    for rule in RULES:
+        for scope, value in sorted(rule.measure(conn, extraction_id, sources).items()):
+            metrics.append(
+                {
+                    "rule": rule.name,
+                    "scope": scope,
+                    "value": value,
+                    "warn_threshold": rule.warn,
+                    "fail_threshold": rule.fail,
+                    "status": rule.judge(value),
+                    "message": None,
+                }
+            )
+    return metrics
+
+
+def verdict(metrics: list[dict[str, Any]]) -> tuple[str, float]:
+    """The seed's overall status (PASS / PASS_WITH_WARNINGS / FAIL) and the pass rate 0-100."""
+    statuses = [m["status"] for m in metrics]
+    score = round(100.0 * statuses.count("pass") / len(statuses), 1) if statuses else 100.0
+    if "fail" in statuses:
+        return "FAIL", score
+    return ("PASS_WITH_WARNINGS" if "warn" in statuses else "PASS"), score
+
+
+def collect_batches(
+    conn: Connection, ctx: dict[str, Any], plan: list[Batch], results: list[dict[str, Any]]
+) -> tuple[dict[tuple[str, int], dict[str, Any]], list[dict[str, Any]]]:
+    """Each planned batch's outcome, from the chord's results or else the ledger; raises if some are missing."""
+    expected = {b.key: b for b in plan}
+    outcomes: dict[tuple[str, int], dict[str, Any]] = {}
+    reported = []
+    for result in results:
+        record = (result or {}).get("records", [{}])[0] if isinstance(result, dict) else {}
+        key = (record.get("transformer_type"), record.get("batch_no"))
+        if key in expected and record.get("execution_id") == ctx["execution_id"]:
+            if key not in outcomes or record.get("status") == TransformerStatus.SUCCESS:
+                outcomes[key] = record  # type: ignore[index]
+            reported.append(record)
+    ledger = work.batch_ledger(conn, ctx["extraction_id"])
+    for key in expected.keys() - outcomes.keys():
+        if key in ledger:
+            outcomes[key] = {"transformer_type": key[0], "batch_no": key[1], **ledger[key]}
+    missing = sorted(expected.keys() - outcomes.keys())
+    if missing:
+        raise BatchesPending(f"{len(missing)} batch(es) have not reported: {missing[:5]}")
+    for key, outcome in outcomes.items():
+        ledger_row = ledger.get(key)
+        if ledger_row and ledger_row["status"] == TransformerStatus.SUCCESS:
+            outcome["status"] = TransformerStatus.SUCCESS
+    return outcomes, reported
+
+
+def transform_phase_record(
+    ctx: dict[str, Any],
+    outcomes: dict[tuple[str, int], dict[str, Any]],
+    reported: list[dict[str, Any]],
+    failed: list[str],
+) -> dict[str, Any]:
+    """The transform phase as a whole, summarised from its batches."""
+    clock = Clock()
+    starts = [r["started_at"] for r in reported if r.get("started_at")]
+    ends = [r["completed_at"] for r in reported if r.get("completed_at")]
+    if starts:
+        clock.started_at = datetime.fromisoformat(min(starts))
+    by_source: dict[str, dict[str, int]] = {}
+    for (source, _), outcome in outcomes.items():
+        entry = by_source.setdefault(source, {"batches": 0, "records_processed": 0, "records_failed": 0})
+        entry["batches"] += 1
+        entry["records_processed"] += int(outcome.get("records_processed") or 0)
+        entry["records_failed"] += int(outcome.get("records_failed") or 0)
+    all_failed = bool(failed) and len(failed) == len(by_source)
+    record = phase_record(
+        ctx,
+        ETLPhase.TRANSFORM,
+        PhaseStatus.FAILED if all_failed else PhaseStatus.SUCCESS,
+        clock,
+        None,
+        {"sources": by_source, "failed_sources": failed},
+        f"transformer(s) failed: {', '.join(failed)}" if failed else None,
+    )
+    if ends:
+        record["completed_at"] = max(ends)
+        record["duration_seconds"] = round((datetime.fromisoformat(max(ends)) - clock.started_at).total_seconds(), 4)
+    return record
+
+
+def validate(
+    settings: Settings,
+    ctx: dict[str, Any],
+    plan: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    worker: str | None,
+    task_id: str | None,
+) -> dict[str, Any]:
+    """Collect the batches, run the rules, store the metrics. Raises ``BatchesPending`` to be retried."""
+    carried = next((r["run"] for r in results if isinstance(r, dict) and r.get("run")), new_run())
+    if carried["halted"]:
+        return skipped(ctx, ETLPhase.VALIDATE, carried, worker, task_id)
+    clock = Clock()
+    batches = [Batch.from_dict(b) for b in plan]
+    with transaction(settings.database_url) as conn:
+        try:
+            outcomes, reported = collect_batches(conn, ctx, batches, results)
+        except BatchesPending as exc:
+            if utcnow() < datetime.fromisoformat(ctx["deadline"]):
+                raise
+            outcomes, reported, missing_error = {}, [], str(exc)
+        else:
+            missing_error = None
+        failed = sorted({key[0] for key, o in outcomes.items() if o.get("status") != TransformerStatus.SUCCESS})
+        run = {**new_run(), "failed_sources": failed}
+        records = [transform_phase_record(ctx, outcomes, reported, failed)]
+        if missing_error:
+            records = []
+            run = halt(run, f"transform did not finish before the deadline: {missing_error}")
+            record = phase_record(
+                ctx, ETLPhase.VALIDATE, PhaseStatus.FAILED, clock, worker, {}, run["halt_reason"], task_id
+            )
+            return {"run": run, "records": [record]}
+        ok = sources_ok(ctx, run)
+        metrics = run_rules(conn, ctx["extraction_id"], ok, failed)
+        quality.store_metrics(conn, ctx["execution_id"], ctx["extraction_id"], metrics)
+    status, score = verdict(metrics)
+    run["quality_score"] = score
+    details = {
+        "overall_status": status,
+        "quality_score": score,
+        "rules_failed": [f"{m['rule']}[{m['scope']}]" for m in metrics if m["status"] == "fail"],
+        "rules_warned": [f"{m['rule']}[{m['scope']}]" for m in metrics if m["status"] == "warn"],
+        "batches": len(outcomes),
+    }
+    if status == "FAIL":
+        error = f"data quality FAIL: {', '.join(details['rules_failed'])}"
+        run = halt(run, error)
+        records.append(phase_record(ctx, ETLPhase.VALIDATE, PhaseStatus.FAILED, clock, worker, details, error, task_id))
+    else:
+        records.append(
+            phase_record(ctx, ETLPhase.VALIDATE, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
+        )
+    return {"run": run, "records": records}

@@ -1,0 +1,90 @@
+"""One frozen settings object, built from ``ETL_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from etl_worker.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/etl_worker"
+DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class TaskLimits:
+    """Hard time limits (seconds) per kind of task; the broker's visibility timeout must exceed them all."""
+
+    run: int = 60
+    extract: int = 120
+    transform: int = 600
+    validate: int = 600
+    merge: int = 900
+    load: int = 900
+    publish: int = 600
+
+    def longest(self) -> int:
+        return max(self.run, self.extract, self.transform, self.validate, self.merge, self.load, self.publish)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process of etl_worker needs to know about its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    broker_url: str = DEFAULT_BROKER_URL
+    result_backend: str = DEFAULT_BROKER_URL
+    max_records_per_batch: int = 1000
+    timeout_seconds: int = 1800
+    result_expires: int = 7 * 24 * 3600
+    task_limits: TaskLimits = field(default_factory=TaskLimits)
+    visibility_timeout: int = 3600
+    max_retries: int = 5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read ``ETL_*`` variables; unset ones take the defaults above."""
+        env = os.environ if env is None else env
+        broker = env.get("ETL_BROKER_URL") or DEFAULT_BROKER_URL
+        limits = TaskLimits(transform=_int(env, "ETL_TRANSFORM_TIME_LIMIT", TaskLimits.transform))
+        settings = cls(
+            database_url=env.get("ETL_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            broker_url=broker,
+            result_backend=env.get("ETL_RESULT_BACKEND") or broker,
+            max_records_per_batch=_int(env, "ETL_MAX_RECORDS_PER_BATCH", cls.max_records_per_batch),
+            timeout_seconds=_int(env, "ETL_TIMEOUT_SECONDS", cls.timeout_seconds),
+            result_expires=_int(env, "ETL_RESULT_EXPIRES", cls.result_expires),
+            task_limits=limits,
+            visibility_timeout=_int(env, "ETL_VISIBILITY_TIMEOUT", max(3600, 2 * limits.longest())),
+            max_retries=_int(env, "ETL_MAX_RETRIES", cls.max_retries),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse combinations that would make Celery redeliver running tasks."""
+        if self.visibility_timeout <= self.task_limits.longest():
+            raise ConfigurationError(
+                f"ETL_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must be larger than the longest task "
+                f"time limit ({self.task_limits.longest()}s), or the broker redelivers tasks that still run"
+            )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests, CLI flags)."""
+        settings = replace(self, **changes)  # type: ignore[arg-type]
+        settings.check()
+        return settings

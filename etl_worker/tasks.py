@@ -1,0 +1,144 @@
+"""The Celery tasks: thin wrappers that take ids and JSON-safe dicts, call a phase, return a dict."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import Task
+
+from etl_worker.celery_app import app, settings
+from etl_worker.errors import RetriableError
+from etl_worker.models import ETLPhase, PhaseStatus
+from etl_worker.phases import extract, load, merge, publish, transform, validate
+from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record
+from etl_worker.pipeline import build_pipeline
+
+log = logging.getLogger(__name__)
+LIMITS = settings().task_limits
+
+
+def _backoff(retries: int) -> int:
+    return min(2 ** (retries + 1), 30)
+
+
+def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], call: Callable[[], dict]) -> dict:
+    """Run a phase; passing faults retry with backoff, anything else becomes a failed phase that halts."""
+    try:
+        return call()
+    except validate.BatchesPending as exc:
+        raise task.retry(exc=exc, countdown=2, max_retries=None) from None
+    except RetriableError as exc:
+        if task.request.retries < settings().max_retries:
+            raise task.retry(exc=exc, countdown=_backoff(task.request.retries)) from None
+        error = f"gave up after {task.request.retries} retries: {exc}"
+    except Exception as exc:
+        log.exception("phase failed", extra={"phase": phase, "execution_id": ctx["execution_id"]})
+        error = f"{type(exc).__name__}: {exc}"
+    record = phase_record(ctx, phase, PhaseStatus.FAILED, Clock(), task.request.hostname, {}, error, task.request.id)
+    outcome = {"run": halt(run, f"{phase} failed: {error}"), "records": [record]}
+    if phase == ETLPhase.PUBLISH:
+        publish.finish(settings(), ctx, outcome["run"])
+    return outcome
+
+
+@app.task(
+    name="etl.run_extraction",
+    bind=True,
+    time_limit=LIMITS.run,
+    autoretry_for=(RetriableError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def run_extraction(
+    self: Task,
+    extraction_id: str,
+    transformer_types: list[str] | None = None,
+    max_records_per_batch: int | None = None,
+    timeout_seconds: int | None = None,
+) -> dict[str, Any]:
+    """Create the execution record and start the pipeline; the execution id is this task's id."""
+    overrides = {"max_records_per_batch": max_records_per_batch, "timeout_seconds": timeout_seconds}
+    run_settings = settings().with_overrides(**{k: v for k, v in overrides.items() if v})
+    started = extract.start_execution(
+        run_settings, self.request.id, extraction_id, transformer_types, self.request.hostname
+    )
+    if started.ctx is not None:
+        build_pipeline(started.ctx, started.plan).apply_async()
+        extract.mark_started(settings(), started.execution_id)
+    return started.as_dict()
+
+
+@app.task(name="etl.extract", bind=True, time_limit=LIMITS.extract)
+def extract_task(self: Task, ctx: dict[str, Any], plan: list[dict[str, Any]]) -> dict[str, Any]:
+    return _guarded(
+        self,
+        ETLPhase.EXTRACT,
+        ctx,
+        new_run(),
+        lambda: extract.extract(settings(), ctx, plan, self.request.hostname, self.request.id),
+    )
+
+
+@app.task(name="etl.transform", bind=True, time_limit=LIMITS.transform, soft_time_limit=LIMITS.transform - 30)
+def transform_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+    """A chord header task: it never raises into the chord, it reports success or failure."""
+    part = Batch.from_dict(batch)
+    worker, task_id = self.request.hostname, self.request.id
+    if previous["run"]["halted"]:
+        record = transform.failed_batch(settings(), ctx, part, None, worker, task_id, "not run: the run halted")
+        return {"run": previous["run"], "records": [record]}
+    try:
+        record = transform.transform(settings(), ctx, part, worker, task_id)
+    except RetriableError as exc:
+        if self.request.retries < settings().max_retries:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        record = transform.failed_batch(settings(), ctx, part, None, worker, task_id, f"gave up: {exc}")
+    return {"run": previous["run"], "records": [record]}
+
+
+@app.task(name="etl.validate", bind=True, time_limit=LIMITS.validate)
+def validate_task(
+    self: Task, results: list[dict[str, Any]], ctx: dict[str, Any], plan: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return _guarded(
+        self,
+        ETLPhase.VALIDATE,
+        ctx,
+        new_run(),
+        lambda: validate.validate(settings(), ctx, plan, results, self.request.hostname, self.request.id),
+    )
+
+
+@app.task(name="etl.merge", bind=True, time_limit=LIMITS.merge)
+def merge_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    return _guarded(
+        self,
+        ETLPhase.MERGE,
+        ctx,
+        previous["run"],
+        lambda: merge.merge(settings(), ctx, previous, self.request.hostname, self.request.id),
+    )
+
+
+@app.task(name="etl.load", bind=True, time_limit=LIMITS.load)
+def load_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    return _guarded(
+        self,
+        ETLPhase.LOAD,
+        ctx,
+        previous["run"],
+        lambda: load.load(settings(), ctx, previous, self.request.hostname, self.request.id),
+    )
+
+
+@app.task(name="etl.publish", bind=True, time_limit=LIMITS.publish)
+def publish_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    return _guarded(
+        self,
+        ETLPhase.PUBLISH,
+        ctx,
+        previous["run"],
+        lambda: publish.publish(settings(), ctx, previous, self.request.hostname, self.request.id),
+    )

@@ -1,0 +1,1 @@
+"""Execution history: the listener that records it, and the readers that rebuild executions from it."""

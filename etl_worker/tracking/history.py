@@ -1,0 +1,98 @@
+"""Rebuild executions from PostgreSQL, so any process sees every run: history, status and summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection, RowMapping
+
+from etl_worker.db import tracking
+from etl_worker.db.engine import transaction
+from etl_worker.models import ETLExecution, ETLPhase, ETLStatus, PhaseExecution, TransformerExecution
+from etl_worker.settings import Settings
+
+_PHASE_ORDER = {p.value: i for i, p in enumerate(ETLPhase)}
+
+
+def _phase(row: RowMapping, extraction_id: str) -> PhaseExecution:
+    return PhaseExecution(
+        phase=row["phase"],
+        extraction_id=extraction_id,
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        duration_seconds=row["duration_seconds"],
+        status=row["status"],
+        details=row["details"] or {},
+        error_message=row["error_message"],
+        task_id=row["task_id"],
+        hostname=row["hostname"],
+    )
+
+
+def _transformer(row: RowMapping) -> TransformerExecution:
+    return TransformerExecution(
+        transformer_type=row["transformer_type"],
+        extraction_id=row["extraction_id"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        duration_seconds=row["duration_seconds"],
+        status=row["status"],
+        records_processed=row["records_processed"],
+        records_succeeded=row["records_succeeded"],
+        records_failed=row["records_failed"],
+        error_message=row["error_message"],
+        batch_no=row["batch_no"],
+        task_id=row["task_id"],
+        hostname=row["hostname"],
+    )
+
+
+def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:
+    found = tracking.get_execution(conn, execution_id)
+    if found is None:
+        return None
+    row, phases, transformers = found
+    return ETLExecution(
+        execution_id=row["execution_id"],
+        extraction_id=row["extraction_id"],
+        started_at=row["started_at"],
+        completed_at=row["completed_at"],
+        duration_seconds=row["duration_seconds"],
+        overall_status=row["status"],
+        phases=sorted((_phase(p, row["extraction_id"]) for p in phases), key=lambda p: _PHASE_ORDER[p.phase]),
+        transformers=[_transformer(t) for t in transformers],
+        total_prospects_loaded=row["total_prospects_loaded"],
+        total_grades_loaded=row["total_grades_loaded"],
+        total_measurements_loaded=row["total_measurements_loaded"],
+        total_stats_loaded=row["total_stats_loaded"],
+        quality_score=row["quality_score"],
+        error_summary=row["error_summary"],
+    )
+
+
+def get_execution(settings: Settings, execution_id: str) -> ETLExecution | None:
+    with transaction(settings.database_url) as conn:
+        return read_execution(conn, execution_id)
+
+
+def get_history(settings: Settings, limit: int = 10) -> list[ETLExecution]:
+    """The most recent executions, newest first, with their phases and transformers."""
+    with transaction(settings.database_url) as conn:
+        ids = tracking.recent_execution_ids(conn, limit)
+        return [e for e in (read_execution(conn, i) for i in ids) if e is not None]
+
+
+def get_summary(settings: Settings) -> dict[str, Any]:
+    """Total executions, success rate (successes over finished runs, %), average duration, counts per status."""
+    with transaction(settings.database_url) as conn:
+        data = tracking.summary(conn)
+    by_status = {s.value: data["by_status"].get(s.value, 0) for s in ETLStatus}
+    by_status["running"] = data["by_status"].get("running", 0) + data["by_status"].get("pending", 0)
+    finished = sum(by_status[s.value] for s in ETLStatus)
+    return {
+        "total_executions": sum(data["by_status"].values()),
+        "success_rate": round(100.0 * by_status[ETLStatus.SUCCESS] / finished, 2) if finished else 0.0,
+        "average_duration_seconds": data["average_duration_seconds"],
+        "executions_by_status": by_status,
+        "last_started_at": data["last_started_at"].isoformat() if data["last_started_at"] else None,
+    }

@@ -1,0 +1,108 @@
+"""The listener: follows the Celery result backend and writes execution history to PostgreSQL.
+
+It subscribes to every ``celery-task-meta-*`` channel, then reconciles from the entries still stored
+under those keys, so nothing written while it was down is lost; writes are idempotent upserts. It also
+fails executions that outlived their deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+
+from etl_worker.db import tracking
+from etl_worker.db.engine import transaction
+from etl_worker.errors import ETLError
+from etl_worker.settings import Settings
+from etl_worker.tracking.records import record_meta
+
+log = logging.getLogger(__name__)
+PATTERN = "celery-task-meta-*"
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A Redis client for a broker/backend URL (``redis+socket://PATH`` included)."""
+    if url.startswith("redis+socket://"):
+        url = "unix://" + url.removeprefix("redis+socket://")
+    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15)
+
+
+class Listener:
+    """Writes history for every pipeline task entry the result backend holds or publishes."""
+
+    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
+        self.settings = settings
+        self.client = client or redis_client(settings.result_backend)
+        self.recorded = 0
+
+    def handle(self, raw: bytes | str) -> None:
+        try:
+            meta: Any = json.loads(raw)
+        except (TypeError, ValueError):
+            return
+        if not isinstance(meta, dict):
+            return
+        with transaction(self.settings.database_url) as conn:
+            self.recorded += record_meta(conn, meta)
+
+    def reconcile(self) -> int:
+        """Record every pipeline entry still stored in the backend; returns how many entries were read."""
+        seen = 0
+        keys: list[bytes] = []
+        for key in self.client.scan_iter(match=PATTERN, count=500):
+            keys.append(key)
+            if len(keys) == 500:
+                seen += self._handle_keys(keys)
+                keys = []
+        if keys:
+            seen += self._handle_keys(keys)
+        return seen
+
+    def _handle_keys(self, keys: list[bytes]) -> int:
+        values = self.client.mget(keys)
+        for value in values:
+            if value is not None:
+                self.handle(value)
+        return len(values)
+
+    def expire_overdue(self) -> list[str]:
+        with transaction(self.settings.database_url) as conn:
+            expired = tracking.fail_overdue(conn)
+        for execution_id in expired:
+            log.warning("execution passed its deadline", extra={"execution_id": execution_id})
+        return expired
+
+    def run(self, stop: threading.Event, on_ready: Any = None) -> None:
+        """Follow the backend until ``stop`` is set, reconnecting (and reconciling again) after faults."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                self._follow(stop, on_ready)
+                delay = 0.5
+            except (redis.RedisError, ETLError, OSError) as exc:
+                log.warning("listener lost its connection; reconnecting", extra={"error": str(exc)})
+                stop.wait(delay)
+                delay = min(delay * 2, 10)
+
+    def _follow(self, stop: threading.Event, on_ready: Any) -> None:
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.psubscribe(PATTERN)
+            self.reconcile()
+            if on_ready is not None:
+                on_ready()
+            next_sweep = 0.0
+            while not stop.is_set():
+                message = pubsub.get_message(timeout=1.0)
+                if message and message.get("type") == "pmessage":
+                    self.handle(message["data"])
+                if time.monotonic() >= next_sweep:
+                    self.expire_overdue()
+                    next_sweep = time.monotonic() + 5
+        finally:
+            pubsub.close()
