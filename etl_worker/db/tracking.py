@@ -196,7 +196,7 @@ def recent_execution_ids(conn: Connection, limit: int) -> list[str]:
 def summary(conn: Connection) -> dict[str, Any]:
     """Totals over every recorded execution: count, per-status counts, average duration of finished runs."""
     t = etl_executions.c
-    by_status = dict(conn.execute(sa.select(t.status, sa.func.count()).group_by(t.status)).tuples().all())
+    by_status = {row[0]: row[1] for row in conn.execute(sa.select(t.status, sa.func.count()).group_by(t.status))}
     avg = conn.execute(sa.select(sa.func.avg(t.duration_seconds)).where(t.completed_at.is_not(None))).scalar_one()
     last: datetime | None = conn.execute(sa.select(sa.func.max(t.started_at))).scalar_one()
     return {

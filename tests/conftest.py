@@ -1,0 +1,136 @@
+"""Test services: one PostgreSQL database and one Redis db number per test run, cleaned up after.
+
+``ETL_*`` variables from the caller's environment are scrubbed; the servers come from
+``ETL_TEST_POSTGRES_URL`` (default: the local server's ``test`` database) and ``ETL_TEST_REDIS_URL``
+(default: the local Redis). When a server is missing the tests that need it fail under ``CI=true``
+and are skipped otherwise. The folder decides the marker: tests/unit, tests/integration, tests/e2e.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RUN_ID = uuid.uuid4().hex[:8]
+ADMIN_URL = os.environ.get("ETL_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+REDIS_BASE = os.environ.get("ETL_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def _free_redis_db() -> int:
+    client = redis.Redis.from_url(f"{REDIS_BASE}/0", socket_connect_timeout=2)
+    for number in range(15, 0, -1):
+        client.execute_command("SELECT", number)
+        if client.dbsize() == 0:
+            client.set(f"etl-test-claim-{RUN_ID}", "1", ex=3600)
+            client.close()
+            return number
+    raise RuntimeError("no empty Redis db number between 1 and 15")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in [n for n in os.environ if n.startswith("ETL_") and not n.startswith("ETL_TEST_")]:
+        del os.environ[name]
+    try:
+        db_number = _free_redis_db()
+    except (redis.RedisError, RuntimeError):
+        db_number = 15
+    os.environ["ETL_BROKER_URL"] = f"{REDIS_BASE}/{db_number}"
+    os.environ["ETL_DATABASE_URL"] = str(
+        make_url(ADMIN_URL).set(database=f"etl_test_{RUN_ID}").render_as_string(hide_password=False)
+    )
+    os.environ["ETL_MAX_RECORDS_PER_BATCH"] = "10"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, folder))
+
+
+def _unavailable(what: str, exc: BaseException) -> None:
+    message = f"{what} is not reachable: {exc}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _admin() -> sa.Engine:
+    return sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ["ETL_BROKER_URL"]
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _unavailable("Redis", exc)
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def template_db() -> Iterator[str]:
+    """A database migrated to head, copied for each test module."""
+    from etl_worker.db.migrate import upgrade
+
+    name = f"etl_test_{RUN_ID}_template"
+    engine = _admin()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        _unavailable("PostgreSQL", exc)
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    from etl_worker.db.engine import dispose_all
+
+    _dispose(url)
+    yield name
+    dispose_all()
+    _drop(engine, name)
+
+
+def _dispose(url: str) -> None:
+    from etl_worker.db import engine as engines
+
+    for key, eng in list(engines._engines.items()):
+        if key[1] == url:
+            eng.dispose()
+            del engines._engines[key]
+
+
+def _drop(engine: sa.Engine, name: str) -> None:
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def database_url(template_db: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, migrated database for one test module."""
+    name = f"etl_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
+    engine = _admin()
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    _dispose(url)
+    _drop(engine, name)
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
+    from etl_worker.settings import Settings
+
+    return Settings.from_env().with_overrides(database_url=database_url, broker_url=redis_url, result_backend=redis_url)

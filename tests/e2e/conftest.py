@@ -1,0 +1,44 @@
+"""A real stack per test module: two ``celery worker`` processes with different node names and a listener."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Processes, wait_for
+
+
+@pytest.fixture(scope="module")
+def stack(settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:  # type: ignore[no-untyped-def]
+    from etl_worker.celery_app import app
+
+    env = {
+        **os.environ,
+        "ETL_DATABASE_URL": settings.database_url,
+        "ETL_BROKER_URL": settings.broker_url,
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+    }
+    procs = Processes(env, tmp_path_factory.mktemp("stack"))
+    procs.start_worker("w1")
+    procs.start_worker("w2")
+    procs.start("listener", "listener")
+    host = socket.gethostname()
+    expected = {f"w1@{host}", f"w2@{host}"}
+
+    def ready() -> bool:
+        replies = app.control.ping(timeout=0.5) or []
+        return expected <= {name for reply in replies for name in reply}
+
+    try:
+        wait_for(ready, 60, "both workers to answer a ping")
+        wait_for(lambda: "listener ready" in procs.log("listener"), 30, "the listener")
+    except AssertionError:
+        print({name: procs.log(name)[-2000:] for name in ("w1", "w2", "listener")})
+        procs.stop_all()
+        raise
+    yield procs
+    procs.stop_all()

@@ -1,0 +1,166 @@
+"""The whole canvas on real workers, real Redis and real PostgreSQL: what lands in the tables."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import FIXTURES, canonical_snapshot, stage_fixtures, wait_for
+
+HOST = socket.gethostname()
+
+
+@pytest.fixture(scope="module")
+def orchestrator(settings, stack):  # type: ignore[no-untyped-def]
+    from etl_worker.orchestrator import ETLOrchestrator
+
+    return ETLOrchestrator(max_records_per_batch=10, timeout_seconds=120, settings=settings)
+
+
+def _scalar(settings, sql: str, **params):  # type: ignore[no-untyped-def]
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_clean_run_is_success_with_rows_in_every_canonical_table(settings, orchestrator):  # type: ignore[no-untyped-def]
+    extraction_id = stage_fixtures(settings)
+    execution = orchestrator.execute_extraction(extraction_id)
+
+    assert execution.overall_status == "success", execution.error_summary
+    assert [p.phase for p in execution.phases] == ["extract", "transform", "validate", "merge", "load", "publish"]
+    assert all(p.status == "success" for p in execution.phases)
+    # 10 pff + 24 cfr + 31 nfl + 12 yahoo rows in batches of 10.
+    assert len(execution.transformers) == 1 + 3 + 4 + 2
+    assert sum(t.records_processed for t in execution.transformers) == 77
+    snapshot = canonical_snapshot(settings.database_url)
+    assert snapshot["prospect_measurements"][0] == 31  # one per NFL combine row
+    assert snapshot["prospect_college_stats"][0] == 24
+    assert snapshot["prospect_core"][0] == execution.total_prospects_loaded > 0
+    assert snapshot["prospect_grades"][0] == execution.total_grades_loaded > 0
+    # Kevin White the CB (TCU) and the WR (West Virginia) stay two people.
+    assert (
+        _scalar(settings, "SELECT count(*) FROM prospect_core WHERE full_name = 'Kevin White' AND draft_year = 2015")
+        >= 2
+    )
+    assert _scalar(settings, "SELECT count(*) FROM data_lineage WHERE execution_id = :e", e=execution.execution_id) > 0
+    assert _scalar(settings, "SELECT count(*) FROM mv_position_benchmarks") > 0
+    assert execution.quality_score is not None
+
+
+def test_work_is_spread_over_both_workers(settings, orchestrator):  # type: ignore[no-untyped-def]
+    history = orchestrator.get_execution_history(limit=1)
+    hosts = {t.hostname for t in history[0].transformers} | {p.hostname for p in history[0].phases}
+    assert {f"w1@{HOST}", f"w2@{HOST}"} <= hosts
+
+
+def test_one_failing_transformer_gives_partial_success_and_loads_the_others(settings, orchestrator):  # type: ignore[no-untyped-def]
+    extraction_id = stage_fixtures(settings, ("pff", "yahoo"))
+    # A record that is not an object at all: the pff transformer crashes on it (not a quarantinable row).
+    engine = sa.create_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE pff_staging SET record = '\"garbage\"'::jsonb WHERE extraction_id = :x AND row_number = 3"),
+            {"x": extraction_id},
+        )
+    engine.dispose()
+    execution = orchestrator.execute_extraction(extraction_id)
+
+    assert execution.overall_status == "partial_success"
+    assert "pff" in (execution.error_summary or "")
+    failed = [t for t in execution.transformers if t.status == "failed"]
+    assert [t.transformer_type for t in failed] == ["pff"]
+    assert failed[0].error_message
+    lineage_sources = _scalar(
+        settings,
+        "SELECT string_agg(DISTINCT source, ',') FROM data_lineage WHERE extraction_id = :x",
+        x=extraction_id,
+    )
+    assert lineage_sources == "yahoo"
+    assert execution.total_grades_loaded == 12
+
+
+def test_validation_fail_leaves_canonical_tables_untouched(settings, orchestrator, tmp_path):  # type: ignore[no-untyped-def]
+    from etl_worker.ingest import ingest_file
+
+    before = canonical_snapshot(settings.database_url)
+    bad = tmp_path / "nfl_bad.csv"
+    lines = (FIXTURES / "nfl.csv").read_text().splitlines()
+    bad.write_text("\n".join([lines[0], *("not-a-year" + line[4:] for line in lines[1:])]) + "\n")
+    extraction_id, _ = ingest_file(settings, "nfl", bad)
+    execution = orchestrator.execute_extraction(extraction_id)
+
+    assert execution.overall_status == "failed"
+    assert "data quality FAIL" in (execution.error_summary or "")
+    statuses = {p.phase: p.status for p in execution.phases}
+    assert statuses == {
+        "extract": "success",
+        "transform": "success",
+        "validate": "failed",
+        "merge": "skipped",
+        "load": "skipped",
+        "publish": "skipped",
+    }
+    assert canonical_snapshot(settings.database_url) == before
+    quarantined = _scalar(
+        settings, "SELECT count(*) FROM quarantined_records WHERE extraction_id = :x", x=extraction_id
+    )
+    assert quarantined == 31
+
+
+def test_running_the_same_extraction_twice_leaves_canonical_tables_identical(settings, orchestrator):  # type: ignore[no-untyped-def]
+    extraction_id = stage_fixtures(settings)
+    first = orchestrator.execute_extraction(extraction_id)
+    after_first = canonical_snapshot(settings.database_url)
+    second = orchestrator.execute_extraction(extraction_id)
+
+    assert first.overall_status == second.overall_status == "success"
+    assert canonical_snapshot(settings.database_url) == after_first
+    load = next(p for p in second.phases if p.phase == "load")
+    assert "already loaded" in load.details["note"]
+    assert _scalar(settings, "SELECT count(*) FROM extraction_loads WHERE extraction_id = :x", x=extraction_id) == 1
+
+
+def test_history_and_summary_match_what_ran(settings, orchestrator):  # type: ignore[no-untyped-def]
+    history = orchestrator.get_execution_history(limit=100)
+    summary = orchestrator.get_execution_summary()
+    statuses = [e.overall_status for e in history]
+    assert summary["total_executions"] == len(history) == 5
+    assert summary["executions_by_status"]["success"] == statuses.count("success") == 3
+    assert summary["executions_by_status"]["partial_success"] == 1
+    assert summary["executions_by_status"]["failed"] == 1
+    assert summary["success_rate"] == 60.0
+    assert summary["average_duration_seconds"] > 0
+    for execution in history:
+        assert len(execution.phases) == 6, execution.execution_id
+        assert all(p.hostname for p in execution.phases if p.phase != "transform")
+
+
+def test_listener_restarted_mid_run_still_ends_with_complete_records(settings, orchestrator, stack):  # type: ignore[no-untyped-def]
+    from etl_worker.db import tracking
+    from etl_worker.db.engine import transaction
+
+    extraction_id = stage_fixtures(settings)
+    stack.stop("listener")
+    execution_id = orchestrator.start_extraction(extraction_id)
+
+    def finished() -> bool:
+        with transaction(settings.database_url) as conn:
+            return tracking.execution_status(conn, execution_id) in ("success", "partial_success", "failed")
+
+    wait_for(finished, 60, "the run to finish")
+    stack.start("listener", "listener")
+
+    def complete() -> bool:
+        with transaction(settings.database_url) as conn:
+            found = tracking.get_execution(conn, execution_id)
+        assert found is not None
+        _, phases, transformers = found
+        return len(phases) == 6 and len(transformers) == 10 and all(t["hostname"] for t in transformers)
+
+    wait_for(complete, 30, "the restarted listener to record every phase and batch")
