@@ -17,11 +17,12 @@ import click
 import redis
 import sqlalchemy as sa
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from etl_worker.db.engine import safe_url
-from etl_worker.errors import ConfigurationError, ETLError
+from etl_worker.errors import ConfigurationError, ETLError, RetriableError
 from etl_worker.models import ETLExecution
 from etl_worker.settings import Settings
 
@@ -31,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(1)
 
 
@@ -42,6 +43,8 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except RetriableError as exc:
+            _fail(f"{exc} (database {safe_url(Settings.from_env().database_url)})")
         except ETLError as exc:
             _fail(str(exc))
         except sa.exc.OperationalError as exc:

@@ -1,0 +1,60 @@
+"""The command line says one clear line for a user mistake, never a traceback or a password."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.helpers import FIXTURES
+
+
+def etl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "etl_worker.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_unknown_source(settings):
+    _one_line_error(
+        etl("ingest", "espnn", str(FIXTURES / "nfl.csv"), env={"ETL_DATABASE_URL": settings.database_url}),
+        "unknown source 'espnn'",
+    )
+
+
+def test_missing_file(settings):
+    _one_line_error(
+        etl("ingest", "nfl", "/nonexistent/x.csv", env={"ETL_DATABASE_URL": settings.database_url}), "no such file"
+    )
+
+
+def test_unreachable_database_shows_host_not_password():
+    result = etl("history", env={"ETL_DATABASE_URL": "postgresql+psycopg2://scout:s3cret@127.0.0.1:1/nope"})
+    _one_line_error(result, "127.0.0.1")
+    assert "s3cret" not in result.stderr + result.stdout
+
+
+def test_unknown_extraction_and_execution(settings):
+    env = {"ETL_DATABASE_URL": settings.database_url}
+    _one_line_error(etl("run", "7d1f5e0c-0000-4000-8000-000000000000", env=env), "does not exist")
+    _one_line_error(etl("status", "7d1f5e0c-0000-4000-8000-000000000000", env=env), "does not exist")
+    _one_line_error(etl("status", "not-an-id", env=env), "not a valid id")
+
+
+def test_ingest_prints_the_extraction_id(settings):
+    result = etl("ingest", "yahoo", str(FIXTURES / "yahoo.csv"), env={"ETL_DATABASE_URL": settings.database_url})
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) == 36

@@ -1,0 +1,84 @@
+"""Staging by COPY and the load ledger, against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from etl_worker.db import canonical
+from etl_worker.db.engine import transaction
+from etl_worker.errors import ConfigurationError
+from etl_worker.ingest import ingest_file
+from tests.helpers import stage_fixtures
+
+SHARED_NFL = Path(__file__).parents[3] / "shared" / "data" / "nflcom_combine_official_2006_2026.csv"
+
+
+def _count(settings, sql, **params):  # type: ignore[no-untyped-def]
+    with transaction(settings.database_url) as conn:
+        return conn.execute(sa.text(sql), params).scalar_one()
+
+
+@pytest.mark.skipif(not SHARED_NFL.exists(), reason="the shared sample data is not beside the project")
+def test_ingest_streams_the_real_nfl_export_with_its_quoted_newlines(settings):
+    extraction_id, rows = ingest_file(settings, "nfl", SHARED_NFL)
+    assert rows == 6568  # 6,671 physical lines hold 6,568 records
+    assert _count(settings, "SELECT count(*) FROM nfl_staging WHERE extraction_id = :x", x=extraction_id) == rows
+    sha = _count(settings, "SELECT sha256 FROM extraction_files WHERE extraction_id = :x", x=extraction_id)
+    assert sha == "a38901dec0850015af31dabfca0b601c697651d373bc8402ec9bfc9c1d2eef19"
+
+
+def test_ingesting_a_source_again_replaces_its_rows(settings):
+    extraction_id = stage_fixtures(settings, ("yahoo",))
+    ingest_file(settings, "yahoo", Path(__file__).parents[1] / "fixtures" / "yahoo.csv", extraction_id)
+    assert _count(settings, "SELECT count(*) FROM yahoo_staging WHERE extraction_id = :x", x=extraction_id) == 12
+
+
+def test_bad_inputs_are_one_readable_error(settings, tmp_path):
+    with pytest.raises(ConfigurationError, match="no such file"):
+        ingest_file(settings, "nfl", tmp_path / "missing.csv")
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigurationError, match="not a nfl export"):
+        ingest_file(settings, "nfl", wrong)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"year,player\n\xff\xfe\x00garbage\n")
+    with pytest.raises(ConfigurationError, match="not UTF-8"):
+        ingest_file(settings, "yahoo", binary)
+
+
+def test_two_concurrent_loads_of_one_extraction_write_once(settings):
+    extraction_id = stage_fixtures(settings, ("yahoo",))
+    with transaction(settings.database_url) as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO work_merged_prospects (extraction_id, match_key, full_name, name_key, source_ids, source_records) "
+                "VALUES (:x, 'someone|2015|x', 'Some One', 'some one', '{}', 1)"
+            ),
+            {"x": extraction_id},
+        )
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def load(execution_id: str) -> None:
+        with transaction(settings.database_url) as conn:
+            barrier.wait()
+            holder, _ = canonical.claim_load(conn, extraction_id, execution_id)
+            if holder is None:
+                outcomes.append(canonical.load_canonical(conn, extraction_id, execution_id, ["yahoo"]))
+            else:
+                outcomes.append(holder)
+
+    ids = ["00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"]
+    threads = [threading.Thread(target=load, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    loaded = [o for o in outcomes if isinstance(o, dict)]
+    assert len(outcomes) == 2 and len(loaded) == 1
+    assert loaded[0]["prospects"] == 1
+    assert _count(settings, "SELECT count(*) FROM prospect_core WHERE match_key = 'someone|2015|x'") == 1

@@ -1,0 +1,43 @@
+"""docker-compose.yml is valid for Compose (checked with whichever Compose CLI the machine has)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+
+def _compose() -> list[str] | None:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return None
+
+
+def test_compose_file_is_valid():
+    compose = _compose()
+    if compose is None:
+        pytest.skip("no docker compose CLI on this machine")
+    env = {**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret"}
+    result = subprocess.run(
+        [*compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    services = subprocess.run(
+        [*compose, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    ).stdout.split()
+    assert {"postgres", "redis", "migrate", "worker", "listener", "flower"} <= set(services)

@@ -1,0 +1,66 @@
+"""The canvas is built without a broker; its structure is what the design says."""
+
+from __future__ import annotations
+
+from celery.canvas import _chain, chord
+
+from etl_worker.phases.results import Batch, overall_status, plan_batches
+from etl_worker.pipeline import build_pipeline, task_id
+
+CTX = {
+    "execution_id": "e-1",
+    "extraction_id": "x-1",
+    "sources": ["nfl", "pff"],
+    "deadline": "2030-01-01T00:00:00+00:00",
+}
+
+
+def test_batches_cover_each_source_range_without_gaps_or_overlap():
+    plan = plan_batches({"nfl": (25, 1, 25), "pff": (10, 1, 10), "cfr": (0, 0, 0)}, 10)
+    assert [(b.source, b.batch_no, b.row_lo, b.row_hi) for b in plan] == [
+        ("nfl", 0, 1, 10),
+        ("nfl", 1, 11, 20),
+        ("nfl", 2, 21, 25),
+        ("pff", 0, 1, 10),
+    ]
+
+
+def test_pipeline_is_extract_then_chord_of_every_batch_then_merge_load_publish():
+    plan = plan_batches({"nfl": (25, 1, 25), "pff": (10, 1, 10)}, 10)
+    canvas = build_pipeline(CTX, plan)
+    assert isinstance(canvas, _chain)
+    steps = canvas.tasks
+    assert steps[0].task == "etl.extract" and steps[0].immutable
+    assert isinstance(steps[1], chord)
+    header = list(steps[1].tasks)
+    assert [(h.task, h.kwargs["batch"]["source"], h.kwargs["batch"]["batch_no"]) for h in header] == [
+        ("etl.transform", "nfl", 0),
+        ("etl.transform", "nfl", 1),
+        ("etl.transform", "nfl", 2),
+        ("etl.transform", "pff", 0),
+    ]
+    # Celery folds the steps after a chord into the chord's body: validate -> merge -> load -> publish.
+    body = steps[1].body.tasks
+    assert [s.task for s in body] == ["etl.validate", "etl.merge", "etl.load", "etl.publish"]
+    assert body[0].kwargs["plan"] == [b.as_dict() for b in plan]
+    assert all(s.kwargs["ctx"] == CTX for s in [steps[0], *header, *body])
+
+
+def test_task_ids_are_stable_per_execution_so_a_second_enqueue_is_the_same_tasks():
+    plan = [Batch("nfl", 0, 1, 10)]
+    first, second = build_pipeline(CTX, plan), build_pipeline(CTX, plan)
+    ids = lambda c: [c.tasks[0].id, *(h.id for h in c.tasks[1].tasks), *(s.id for s in c.tasks[1].body.tasks)]  # noqa: E731
+    assert ids(first) == ids(second)
+    assert len(set(ids(first))) == 6
+    assert task_id("e-1", "extract") != task_id("e-2", "extract")
+
+
+def test_overall_status_follows_the_seed_rules():
+    run = {"halted": False, "halt_reason": None, "failed_sources": [], "quality_score": 90.0, "totals": {}}
+    assert overall_status(run) == ("success", None)
+    assert overall_status({**run, "failed_sources": ["pff"]})[0] == "partial_success"
+    assert overall_status(run, publish_failed=True)[0] == "partial_success"
+    assert overall_status({**run, "halted": True, "halt_reason": "data quality FAIL"}) == (
+        "failed",
+        "data quality FAIL",
+    )

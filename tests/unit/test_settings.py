@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from etl_worker.celeryconfig import celery_config
+from etl_worker.errors import ConfigurationError
+from etl_worker.settings import Settings
+
+
+def test_shipped_visibility_timeout_exceeds_every_task_hard_time_limit():
+    from etl_worker import tasks  # noqa: F401 - registers the tasks
+    from etl_worker.celery_app import app
+
+    config = celery_config(Settings.from_env({}))
+    limits = [task.time_limit for name, task in app.tasks.items() if name.startswith("etl.")]
+    assert len(limits) == 7 and all(limits)
+    for key in ("broker_transport_options", "result_backend_transport_options"):
+        assert config[key]["visibility_timeout"] > max(limits)
+
+
+def test_celery_config_is_json_only_with_late_acks_and_tracking():
+    config = celery_config(Settings.from_env({}))
+    assert config["accept_content"] == ["json"] and config["task_serializer"] == "json"
+    assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
+    assert config["worker_prefetch_multiplier"] == 1
+    assert config["task_track_started"] and config["result_extended"]
+
+
+def test_result_backend_defaults_to_the_broker():
+    settings = Settings.from_env({"ETL_BROKER_URL": "redis://example:6379/3"})
+    assert settings.result_backend == "redis://example:6379/3"
+
+
+def test_a_visibility_timeout_shorter_than_a_task_limit_is_refused():
+    with pytest.raises(ConfigurationError, match="ETL_VISIBILITY_TIMEOUT"):
+        Settings.from_env({"ETL_VISIBILITY_TIMEOUT": "60"})
+
+
+def test_a_bad_number_is_one_readable_error():
+    with pytest.raises(ConfigurationError, match="ETL_MAX_RECORDS_PER_BATCH must be a whole number"):
+        Settings.from_env({"ETL_MAX_RECORDS_PER_BATCH": "lots"})
