@@ -292,6 +292,16 @@ def flower(ctx: click.Context, port: int, address: str, insecure: bool) -> None:
     os.execv(sys.executable, [*argv, *ctx.args])
 
 
+@main.command()
+@friendly
+def demo() -> None:
+    """Run the whole system on the bundled sample data and print a report (embedded servers by default)."""
+    from etl_worker.demo import run_demo
+
+    status = run_demo(console)
+    sys.exit(0 if status in ("success", "partial_success") else 2)
+
+
 def _render_execution(e: ETLExecution) -> None:
     colour = {"success": "green", "partial_success": "yellow", "failed": "red"}.get(e.overall_status, "cyan")
     console.print(

@@ -167,3 +167,10 @@ def table_counts(conn: Connection) -> dict[str, int]:
     """Row counts of the canonical tables (reports and tests)."""
     names = ("prospect_core", "prospect_grades", "prospect_measurements", "prospect_college_stats", "data_lineage")
     return {name: conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in names}
+
+
+def view_rows(conn: Connection, view: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The first rows of an analytics view, for reports."""
+    if view not in VIEWS:
+        raise ValueError(f"not an analytics view: {view!r}")
+    return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {view} ORDER BY 1 LIMIT :n"), {"n": limit})]

@@ -77,3 +77,26 @@ def store_metrics(conn: Connection, execution_id: str, extraction_id: str, metri
             insert(quality_metrics),
             [{**m, "execution_id": execution_id, "extraction_id": extraction_id} for m in metrics],
         )
+
+
+def flagged_metrics(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
+    """The execution's rules that warned or failed."""
+    q = quality_metrics.c
+    result = conn.execute(
+        sa.select(q.rule, q.scope, q.status, q.value, q.warn_threshold, q.fail_threshold)
+        .where(q.execution_id == execution_id, q.status != "pass")
+        .order_by(q.status, q.rule, q.scope)
+    )
+    return [dict(r._mapping) for r in result]
+
+
+def quarantine_summary(conn: Connection, extraction_id: str) -> list[tuple[str, str, int]]:
+    """Quarantined rows of an extraction by (source, rule)."""
+    q = quarantined_records.c
+    result = conn.execute(
+        sa.select(q.source, q.rule, sa.func.count())
+        .where(q.extraction_id == extraction_id)
+        .group_by(q.source, q.rule)
+        .order_by(sa.func.count().desc())
+    )
+    return [(r[0], r[1], int(r[2])) for r in result]

@@ -204,3 +204,21 @@ def summary(conn: Connection) -> dict[str, Any]:
         "average_duration_seconds": float(avg) if avg is not None else None,
         "last_started_at": last,
     }
+
+
+def progress(conn: Connection, execution_id: str) -> dict[str, Any]:
+    """Live progress of an execution: status, finished phases and batches, records transformed."""
+    row = conn.execute(
+        sa.text(
+            "SELECT e.status, "
+            "(SELECT count(*) FROM etl_phase_runs p WHERE p.execution_id = e.execution_id "
+            " AND p.status IN ('success', 'failed', 'skipped')), "
+            "(SELECT count(*) FROM etl_transformer_runs t WHERE t.execution_id = e.execution_id "
+            " AND t.status IN ('success', 'failed')), "
+            "(SELECT coalesce(sum(records_processed), 0) FROM etl_transformer_runs t "
+            " WHERE t.execution_id = e.execution_id) "
+            "FROM etl_executions e WHERE e.execution_id = :e"
+        ),
+        {"e": execution_id},
+    ).one()
+    return {"status": row[0], "phases": row[1], "batches": row[2], "rows": int(row[3])}

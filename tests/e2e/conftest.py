@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Processes, wait_for
+from etl_worker.supervisor import ProcessGroup
+from tests.helpers import wait_for
 
 
 @pytest.fixture(scope="module")
-def stack(settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:  # type: ignore[no-untyped-def]
+def stack(settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessGroup]:  # type: ignore[no-untyped-def]
     from etl_worker.celery_app import app
 
     env = {
@@ -22,7 +23,7 @@ def stack(settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proces
         "ETL_BROKER_URL": settings.broker_url,
         "PYTHONPATH": str(Path(__file__).parents[2]),
     }
-    procs = Processes(env, tmp_path_factory.mktemp("stack"))
+    procs = ProcessGroup(env, tmp_path_factory.mktemp("stack"))
     procs.start_worker("w1")
     procs.start_worker("w2")
     procs.start("listener", "listener")
