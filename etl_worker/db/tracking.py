@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, RowMapping
 
 from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs
+from etl_worker.errors import RetriableError
 
 _ACTIVE = ("pending", "running")
 _FINAL_RUN_STATES = ("success", "failed", "skipped")
@@ -33,8 +34,8 @@ def create_execution(
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    with conn.begin_nested() as savepoint:
-        try:
+    try:
+        with conn.begin_nested():
             conn.execute(
                 insert(etl_executions).values(
                     execution_id=execution_id,
@@ -45,13 +46,15 @@ def create_execution(
                     hostname=hostname,
                 )
             )
-        except sa.exc.IntegrityError:
-            savepoint.rollback()
-            return conn.execute(
-                sa.select(etl_executions.c.execution_id).where(
-                    etl_executions.c.extraction_id == extraction_id, etl_executions.c.status.in_(_ACTIVE)
-                )
-            ).scalar_one()
+    except sa.exc.IntegrityError:
+        owner = conn.execute(
+            sa.select(etl_executions.c.execution_id).where(
+                etl_executions.c.extraction_id == extraction_id, etl_executions.c.status.in_(_ACTIVE)
+            )
+        ).scalar_one_or_none()
+        if owner is None:  # the other execution ended in between: try again
+            raise RetriableError(f"extraction {extraction_id} changed hands; retry") from None
+        return owner
     return execution_id
 
 

@@ -1,0 +1,38 @@
+"""A run that outlives its deadline is failed with a clear error instead of hanging forever."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from etl_worker.db import tracking
+from etl_worker.db.engine import transaction
+from tests.helpers import stage_fixtures
+
+
+def test_a_stuck_run_is_failed_at_its_deadline(settings):
+    from etl_worker.orchestrator import ETLOrchestrator
+
+    extraction_id = stage_fixtures(settings, ("yahoo",))
+    execution_id = str(uuid.uuid4())
+    with transaction(settings.database_url) as conn:
+        tracking.create_execution(conn, execution_id, extraction_id, ["yahoo"], 60, "w@test")
+        tracking.mark_running(conn, execution_id)
+        # As if its chord never fired: still running, and now past the deadline.
+        conn.execute(
+            sa.text("UPDATE etl_executions SET deadline_at = now() - interval '1 second' WHERE execution_id = :e"),
+            {"e": execution_id},
+        )
+    execution = ETLOrchestrator(settings=settings).wait(execution_id)
+    assert execution.overall_status == "failed"
+    assert "deadline exceeded" in (execution.error_summary or "")
+
+
+def test_a_second_run_of_an_active_extraction_joins_the_first(settings):
+    extraction_id = stage_fixtures(settings, ("yahoo",))
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    with transaction(settings.database_url) as conn:
+        assert tracking.create_execution(conn, first, extraction_id, ["yahoo"], 60, None) == first
+        assert tracking.create_execution(conn, second, extraction_id, ["yahoo"], 60, None) == first
+        assert tracking.execution_status(conn, second) is None
