@@ -37,7 +37,7 @@ def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], c
         log.exception("phase failed", extra={"phase": phase, "execution_id": ctx["execution_id"]})
         error = f"{type(exc).__name__}: {exc}"
     record = phase_record(ctx, phase, PhaseStatus.FAILED, Clock(), task.request.hostname, {}, error, task.request.id)
-    outcome = {"run": halt(run, f"{phase} failed: {error}"), "records": [record]}
+    outcome: dict[str, Any] = {"run": halt(run, f"{phase} failed: {error}"), "records": [record]}
     if phase == ETLPhase.PUBLISH:
         publish.finish(settings(), ctx, outcome["run"])
     return outcome

@@ -129,7 +129,7 @@ def _no_regress(table: sa.Table, stmt: Any) -> Any:
 def upsert_phase_run(conn: Connection, record: dict[str, Any]) -> None:
     """Write one phase record keyed by (execution, phase)."""
     stmt = insert(etl_phase_runs).values(**record, updated_at=sa.func.now())
-    update = {
+    update: dict[str, Any] = {
         k: sa.func.coalesce(stmt.excluded[k], etl_phase_runs.c[k])
         for k in record
         if k not in ("execution_id", "phase", "status", "details", "error_message")
@@ -152,7 +152,7 @@ def upsert_phase_run(conn: Connection, record: dict[str, Any]) -> None:
 def upsert_transformer_run(conn: Connection, record: dict[str, Any]) -> None:
     """Write one transformer batch record keyed by task id."""
     stmt = insert(etl_transformer_runs).values(**record, updated_at=sa.func.now())
-    update = {
+    update: dict[str, Any] = {
         k: sa.func.coalesce(stmt.excluded[k], etl_transformer_runs.c[k])
         for k in record
         if k not in ("task_id", "status", "error_message")

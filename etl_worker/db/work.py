@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ def replace_batch(
     source: str,
     row_lo: int,
     row_hi: int,
-    rows: dict[str, Sequence[dict[str, Any]]],
+    rows: Mapping[str, Sequence[dict[str, Any]]],
 ) -> None:
     """Replace a batch's work and quarantine rows, so a re-run batch never duplicates.
 

@@ -204,14 +204,13 @@ def validate(
     clock = Clock()
     batches = [Batch.from_dict(b) for b in plan]
     with transaction(settings.database_url) as conn:
+        missing_error: str | None = None
         try:
             outcomes, reported = collect_batches(conn, ctx, batches, results)
         except BatchesPending as exc:
             if utcnow() < datetime.fromisoformat(ctx["deadline"]):
                 raise
             outcomes, reported, missing_error = {}, [], str(exc)
-        else:
-            missing_error = None
         failed = sorted({key[0] for key, o in outcomes.items() if o.get("status") != TransformerStatus.SUCCESS})
         run = {**new_run(), "failed_sources": failed}
         records = [transform_phase_record(ctx, outcomes, reported, failed)]
@@ -227,7 +226,7 @@ def validate(
         quality.store_metrics(conn, ctx["execution_id"], ctx["extraction_id"], metrics)
     status, score = verdict(metrics)
     run["quality_score"] = score
-    details = {
+    details: dict[str, Any] = {
         "overall_status": status,
         "quality_score": score,
         "rules_failed": [f"{m['rule']}[{m['scope']}]" for m in metrics if m["status"] == "fail"],
