@@ -8,10 +8,11 @@ from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 
-from etl_worker.db import tracking
+from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import FatalError
 from etl_worker.models import TERMINAL_STATUSES, ETLExecution, TransformerType
+from etl_worker.pipeline import execution_task_ids
 from etl_worker.settings import Settings
 from etl_worker.tasks import run_extraction
 from etl_worker.tracking import history
@@ -70,9 +71,12 @@ class ETLOrchestrator:
             if status in TERMINAL_STATUSES:
                 break
             time.sleep(poll_seconds)
-        # Phase and transformer records come from the result backend; take them now rather than
-        # depend on a listener being up.
-        Listener(self.settings).reconcile()
+        # Phase and transformer records come from the result backend; take this execution's now
+        # rather than depend on a listener being up.
+        with transaction(self.settings.database_url) as conn:
+            extraction_id = tracking.execution_extraction(conn, execution_id)
+            batches = work.batch_ledger(conn, extraction_id).keys()
+        Listener(self.settings).reconcile_tasks(execution_task_ids(execution_id, batches))
         execution = history.get_execution(self.settings, execution_id)
         assert execution is not None
         return execution

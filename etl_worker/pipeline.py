@@ -9,6 +9,7 @@ task ids: tracking records and the batch ledger then see one task, not two.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from celery import chain, chord
@@ -23,6 +24,12 @@ _NAMESPACE = uuid.UUID("8f7c1f38-9d1e-4a57-9f5e-2c0f5b0e1d11")
 def task_id(execution_id: str, *parts: object) -> str:
     """The stable task id of one step of an execution."""
     return str(uuid.uuid5(_NAMESPACE, ":".join([execution_id, *map(str, parts)])))
+
+
+def execution_task_ids(execution_id: str, batches: Iterable[tuple[str, int]]) -> list[str]:
+    """The task ids of an execution's steps, given the (source, batch number) pairs it may have planned."""
+    phases = [task_id(execution_id, p) for p in ("extract", "validate", "merge", "load", "publish")]
+    return phases + [task_id(execution_id, "transform", source, batch_no) for source, batch_no in batches]
 
 
 def _step(name: str, task_id: str, immutable: bool = False, **kwargs: Any) -> Signature:

@@ -65,6 +65,12 @@ def execution_state(conn: Connection, execution_id: str) -> tuple[str, datetime]
     return status, deadline
 
 
+def execution_extraction(conn: Connection, execution_id: str) -> str:
+    return conn.execute(
+        sa.select(etl_executions.c.extraction_id).where(etl_executions.c.execution_id == execution_id)
+    ).scalar_one()
+
+
 def execution_status(conn: Connection, execution_id: str, *, lock: bool = False) -> str | None:
     stmt = sa.select(etl_executions.c.status).where(etl_executions.c.execution_id == execution_id)
     if lock:

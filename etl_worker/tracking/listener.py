@@ -63,6 +63,13 @@ class Listener:
             seen += self._handle_keys(keys)
         return seen
 
+    def reconcile_tasks(self, task_ids: list[str]) -> int:
+        """Record the stored entries of these tasks only (cheap, unlike a scan of the whole backend)."""
+        seen = 0
+        for start in range(0, len(task_ids), 500):
+            seen += self._handle_keys([f"celery-task-meta-{t}".encode() for t in task_ids[start : start + 500]])
+        return seen
+
     def _handle_keys(self, keys: list[bytes]) -> int:
         values = self.client.mget(keys)
         for value in values:

@@ -164,3 +164,15 @@ def test_listener_restarted_mid_run_still_ends_with_complete_records(settings, o
         return len(phases) == 6 and len(transformers) == 10 and all(t["hostname"] for t in transformers)
 
     wait_for(complete, 30, "the restarted listener to record every phase and batch")
+
+
+def test_execute_extraction_returns_complete_records_without_a_listener(settings, orchestrator, stack):  # type: ignore[no-untyped-def]
+    stack.stop("listener")
+    try:
+        execution = orchestrator.execute_extraction(stage_fixtures(settings))
+    finally:
+        stack.start("listener", "listener")
+    assert execution.overall_status == "success"
+    assert [p.status for p in execution.phases] == ["success"] * 6
+    assert len(execution.transformers) == 10
+    assert all(t.hostname and t.status == "success" for t in execution.transformers)
