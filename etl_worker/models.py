@@ -15,6 +15,8 @@ class TransformerType(StrEnum):
     CFR = "cfr"
     NFL = "nfl"
     YAHOO = "yahoo"
+    PFR = "pfr"
+    ESPN = "espn"
 
 
 class ETLPhase(StrEnum):

@@ -40,6 +40,8 @@ _POSITION_GROUPS = {
     "FS": "DB",
     "SS": "DB",
     "DB": "DB",
+    "ED": "EDGE",
+    "ILB/OLB": "LB",
     "K": "ST",
     "P": "ST",
     "LS": "ST",
@@ -106,12 +108,63 @@ def name_key(full_name: str) -> str:
     return " ".join(words)
 
 
+_COLLEGE_WORDS = {
+    "st": "state",
+    "col": "college",
+    "univ": "university",
+    "east": "eastern",
+    "west": "western",
+    "so": "southern",
+    "se": "southeastern",
+    "nw": "northwestern",
+    "la": "louisiana",
+    "tenn": "tennessee",
+    "ala": "alabama",
+}
+_COLLEGE_ALIASES = {
+    "lsu": "louisiana state",
+    "usc": "southern california",
+    "ucla": "california los angeles",
+    "tcu": "texas christian",
+    "smu": "southern methodist",
+    "byu": "brigham young",
+    "ucf": "central florida",
+    "unlv": "nevada las vegas",
+    "utep": "texas el paso",
+    "utsa": "texas san antonio",
+    "uab": "alabama birmingham",
+    "fiu": "florida international",
+    "fau": "florida atlantic",
+    "ole miss": "mississippi",
+    "pitt": "pittsburgh",
+    "southern miss": "southern mississippi",
+    "miami fl": "miami",
+    "miami florida": "miami",
+    "louisiana lafayette": "louisiana",
+    "ul lafayette": "louisiana",
+    "louisiana monroe": "louisiana monroe",
+    "tennessee chattanooga": "chattanooga",
+    "northwestern state louisiana": "northwestern state",
+    "north carolina state": "nc state",
+    "boston": "boston college",
+}
+
+
 def college_key(college: str | None) -> str | None:
-    """A college name folded for matching ('Ohio St.' and 'Ohio State' agree)."""
+    """One college folded for matching: 'Ohio St.' = 'Ohio State', 'LSU' = 'Louisiana State'."""
     if college is None:
         return None
-    words = ["state" if w == "st" else w for w in _fold(college).split()]
-    return " ".join(words) or None
+    words = [_COLLEGE_WORDS.get(w, w) for w in _fold(college.replace("-", " ")).split()]
+    words = [w for w in words if w not in ("university", "of", "the")]
+    key = " ".join(words)
+    return _COLLEGE_ALIASES.get(key, key) or None
+
+
+def college_keys(colleges: str | None) -> frozenset[str]:
+    """Every school of a college field ('Lsu, Ohio State' is two schools), folded for matching."""
+    if colleges is None:
+        return frozenset()
+    return frozenset(k for k in (college_key(part) for part in colleges.split(",")) if k)
 
 
 def position_group(position: str | None) -> str | None:
@@ -119,3 +172,14 @@ def position_group(position: str | None) -> str | None:
     if position is None:
         return None
     return _POSITION_GROUPS.get(position.strip().upper())
+
+
+# Edge rushers are listed as DE, OLB or EDGE depending on the source and the scheme.
+_COMPATIBLE_GROUPS = {frozenset({"EDGE", "LB"}), frozenset({"EDGE", "DL"})}
+
+
+def positions_compatible(a: str | None, b: str | None) -> bool | None:
+    """Whether two position groups can be the same player; None when either is unknown."""
+    if a is None or b is None:
+        return None
+    return a == b or frozenset({a, b}) in _COMPATIBLE_GROUPS

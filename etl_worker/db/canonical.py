@@ -8,14 +8,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
-from etl_worker.db.schema import MEASUREMENT_FIELDS, STAT_FIELDS, extraction_loads
+from etl_worker.db.schema import MEASUREMENT_FIELDS, STAT_FIELDS, extraction_loads, prospect_core
 
 VIEWS = ("mv_position_benchmarks", "mv_prospect_quality_scores", "mv_position_statistics")
 
 _UPSERT_PROSPECTS = """
 INSERT INTO prospect_core AS c (match_key, full_name, name_key, position, position_group, college,
-                                draft_year, source_ids)
-SELECT match_key, full_name, name_key, position, position_group, college, draft_year, source_ids
+                                draft_year, source_ids, draft_round, draft_pick, draft_team)
+SELECT match_key, full_name, name_key, position, position_group, college, draft_year, source_ids,
+       draft_round, draft_pick, draft_team
 FROM work_merged_prospects WHERE extraction_id = :extraction_id
 ORDER BY match_key
 ON CONFLICT (match_key) DO UPDATE SET
@@ -25,6 +26,9 @@ ON CONFLICT (match_key) DO UPDATE SET
     college = coalesce(EXCLUDED.college, c.college),
     draft_year = coalesce(EXCLUDED.draft_year, c.draft_year),
     source_ids = c.source_ids || EXCLUDED.source_ids,
+    draft_round = coalesce(EXCLUDED.draft_round, c.draft_round),
+    draft_pick = coalesce(EXCLUDED.draft_pick, c.draft_pick),
+    draft_team = coalesce(EXCLUDED.draft_team, c.draft_team),
     updated_at = now()
 """
 
@@ -106,6 +110,17 @@ _LINEAGE_JOINS = {
         "AND t.season = w.season AND t.team = w.team",
     ),
 }
+
+
+def prospects_by_name_keys(conn: Connection, name_keys: list[str]) -> list[dict[str, Any]]:
+    """Existing prospects whose folded name is one of ``name_keys`` (the people new records may join)."""
+    c = prospect_core.c
+    result = conn.execute(
+        sa.select(c.match_key, c.name_key, c.draft_year, c.college, c.position_group, c.source_ids).where(
+            c.name_key.in_(name_keys)
+        )
+    )
+    return [dict(r._mapping) for r in result]
 
 
 def claim_load(conn: Connection, extraction_id: str, execution_id: str) -> tuple[str | None, dict[str, int]]:

@@ -55,7 +55,7 @@ def _staging(source: str) -> sa.Table:
     )
 
 
-STAGING_TABLES: dict[str, sa.Table] = {s: _staging(s) for s in ("pff", "cfr", "nfl", "yahoo")}
+STAGING_TABLES: dict[str, sa.Table] = {s: _staging(s) for s in ("pff", "cfr", "nfl", "yahoo", "pfr", "espn")}
 
 # --- work tables: extraction-scoped output of transform and merge -------------------------------
 
@@ -114,6 +114,11 @@ STAT_FIELDS = (
     "rec_td",
 )
 
+
+def _draft_columns() -> list[sa.Column]:
+    return [sa.Column("draft_round", sa.Integer), sa.Column("draft_pick", sa.Integer), sa.Column("draft_team", sa.Text)]
+
+
 work_prospects = sa.Table(
     "work_prospects",
     metadata,
@@ -126,6 +131,9 @@ work_prospects = sa.Table(
     sa.Column("college_key", sa.Text),
     sa.Column("draft_year", sa.Integer),
     sa.Column("source_player_id", sa.Text),
+    sa.Column("other_ids", JSONB),
+    *_draft_columns(),
+    sa.Index("ix_work_prospects_extraction_name_key", "extraction_id", "name_key"),
 )
 
 work_grades = sa.Table(
@@ -179,6 +187,18 @@ work_merged_prospects = sa.Table(
     sa.Column("draft_year", sa.Integer),
     sa.Column("source_ids", JSONB, nullable=False),
     sa.Column("source_records", sa.Integer, nullable=False),
+    *_draft_columns(),
+)
+
+match_reviews = sa.Table(
+    "match_reviews",
+    metadata,
+    *_work_key(),
+    sa.Column("full_name", sa.Text, nullable=False),
+    sa.Column("draft_year", sa.Integer),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("candidates", JSONB, nullable=False),
+    sa.Column("created_at", TS, nullable=False, server_default=_now()),
 )
 
 WORK_TABLES = (work_prospects, work_grades, work_measurements, work_college_stats)
@@ -197,6 +217,7 @@ prospect_core = sa.Table(
     sa.Column("college", sa.Text),
     sa.Column("draft_year", sa.Integer),
     sa.Column("source_ids", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    *_draft_columns(),
     sa.Column("created_at", TS, nullable=False, server_default=_now()),
     sa.Column("updated_at", TS, nullable=False, server_default=_now()),
 )

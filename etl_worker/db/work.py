@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from etl_worker.db.schema import (
     WORK_TABLES,
+    match_reviews,
     quarantined_records,
     transform_batches,
     work_links,
@@ -68,48 +69,57 @@ def batch_ledger(conn: Connection, extraction_id: str) -> dict[tuple[str, int], 
     return {(r.source, r.batch_no): dict(r._mapping) for r in result}
 
 
-def resolve_exact(conn: Connection, extraction_id: str, sources: Iterable[str]) -> dict[str, int]:
-    """Link each work prospect of ``sources`` to a match key and merge them into one row per person.
-
-    The key is the folded name, draft year and college: records that agree on all three are one person;
-    anything less certain stays apart.
-    """
-    sources = sorted(sources)
-    for table in (work_links, work_merged_prospects):
-        conn.execute(sa.delete(table).where(table.c.extraction_id == extraction_id))
+def untrusted_ids(conn: Connection, extraction_id: str, sources: list[str]) -> set[tuple[str, str]]:
+    """(source, id) pairs that more than one record of the extraction carries: an id error in the export."""
     wp = work_prospects.c
-    match_key = sa.func.concat_ws(
-        "|", wp.name_key, sa.func.coalesce(sa.cast(wp.draft_year, sa.Text), "?"), sa.func.coalesce(wp.college_key, "?")
+    result = conn.execute(
+        sa.select(wp.source, wp.source_player_id)
+        .where(wp.extraction_id == extraction_id, wp.source.in_(sources), wp.source_player_id.is_not(None))
+        .group_by(wp.source, wp.source_player_id)
+        .having(sa.func.count() > 1)
     )
-    linked = conn.execute(
-        insert(work_links).from_select(
-            ["extraction_id", "source", "row_number", "match_key", "method", "confidence"],
-            sa.select(
-                wp.extraction_id, wp.source, wp.row_number, match_key, sa.literal("name_year_college"), sa.literal(1.0)
-            ).where(wp.extraction_id == extraction_id, wp.source.in_(sources)),
-        )
-    ).rowcount
-    merged = conn.execute(
-        sa.text(
-            """
-            INSERT INTO work_merged_prospects (extraction_id, match_key, full_name, name_key, position,
-                position_group, college, draft_year, source_ids, source_records)
-            SELECT l.extraction_id, l.match_key,
-                   (array_agg(p.full_name ORDER BY p.source, p.row_number))[1],
-                   (array_agg(p.name_key ORDER BY p.source, p.row_number))[1],
-                   (array_agg(p.position ORDER BY p.position IS NULL, p.source, p.row_number))[1],
-                   (array_agg(p.position_group ORDER BY p.position_group IS NULL, p.source, p.row_number))[1],
-                   (array_agg(p.college ORDER BY p.college IS NULL, p.source, p.row_number))[1],
-                   max(p.draft_year),
-                   coalesce(jsonb_object_agg(p.source, p.source_player_id)
-                            FILTER (WHERE p.source_player_id IS NOT NULL), '{}'::jsonb),
-                   count(*)
-            FROM work_links l
-            JOIN work_prospects p USING (extraction_id, source, row_number)
-            WHERE l.extraction_id = :extraction_id
-            GROUP BY l.extraction_id, l.match_key
-            """
-        ),
-        {"extraction_id": extraction_id},
-    ).rowcount
-    return {"records_linked": linked, "prospects_merged": merged}
+    return {(r[0], r[1]) for r in result}
+
+
+def prospect_blocks(
+    conn: Connection, extraction_id: str, sources: list[str], page: int = 5000
+) -> Iterator[list[dict[str, Any]]]:
+    """The extraction's work prospects in pages of whole name blocks, by keyset on the folded name.
+
+    Memory stays bounded by ``page`` rows plus the largest block.
+    """
+    wp = work_prospects.c
+    base = sa.select(work_prospects).where(wp.extraction_id == extraction_id, wp.source.in_(sources))
+    order = (wp.name_key, wp.source, wp.row_number)
+    after: str | None = None
+    while True:
+        stmt = base if after is None else base.where(wp.name_key > after)
+        rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(*order).limit(page))]
+        if len(rows) < page:
+            if rows:
+                yield rows
+            return
+        last = rows[-1]["name_key"]
+        rows = [r for r in rows if r["name_key"] != last]
+        rows += [dict(r._mapping) for r in conn.execute(base.where(wp.name_key == last).order_by(*order))]
+        yield rows
+        after = last
+
+
+def clear_resolution(conn: Connection, extraction_id: str) -> None:
+    """Forget an earlier resolution of the extraction (a merge that runs again starts clean)."""
+    for table in (work_links, work_merged_prospects, match_reviews):
+        conn.execute(sa.delete(table).where(table.c.extraction_id == extraction_id))
+
+
+def write_resolution(
+    conn: Connection,
+    links: Sequence[dict[str, Any]],
+    merged: Sequence[dict[str, Any]],
+    reviews: Sequence[dict[str, Any]],
+) -> None:
+    """Add one page of links, merged prospects and review items."""
+    for table, rows in ((work_links, links), (work_merged_prospects, merged), (match_reviews, reviews)):
+        if rows:
+            columns = [c.name for c in table.columns if c.server_default is None]
+            copy_rows(conn, table, columns, (tuple(row.get(c) for c in columns) for row in rows))

@@ -1,14 +1,22 @@
-"""Merge: resolve the work prospects of the sources that transformed into one row per person."""
+"""Merge: resolve the work prospects of the sources that transformed into one row per real person.
+
+Records join the people already in ``prospect_core`` (so a later extraction updates, never
+duplicates) or new ones; ambiguous records go to ``match_reviews`` and are not loaded.
+"""
 
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Any
 
-from etl_worker.db import work
+from etl_worker.db import canonical, work
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
+from etl_worker.phases.resolve import Record, existing_person, merged_row, resolve_block
 from etl_worker.phases.results import Clock, phase_record, skipped, sources_ok
 from etl_worker.settings import Settings
+
+_RECORD_FIELDS = tuple(Record.__dataclass_fields__)
 
 
 def merge(
@@ -18,7 +26,54 @@ def merge(
     if run["halted"]:
         return skipped(ctx, ETLPhase.MERGE, run, worker, task_id)
     clock = Clock()
+    extraction_id = ctx["extraction_id"]
+    sources = sources_ok(ctx, run)
+    counts = {"records_linked": 0, "prospects_merged": 0, "held_for_review": 0}
+    methods: dict[str, int] = {}
     with transaction(settings.database_url) as conn:
-        details = work.resolve_exact(conn, ctx["extraction_id"], sources_ok(ctx, run))
+        work.clear_resolution(conn, extraction_id)
+        untrusted = work.untrusted_ids(conn, extraction_id, sources)
+        for page in work.prospect_blocks(conn, extraction_id, sources):
+            links: list[dict[str, Any]] = []
+            merged: list[dict[str, Any]] = []
+            reviews: list[dict[str, Any]] = []
+            keys = sorted({r["name_key"] for r in page})
+            known: dict[str, list[dict[str, Any]]] = {}
+            for row in canonical.prospects_by_name_keys(conn, keys):
+                known.setdefault(row["name_key"], []).append(row)
+            for name_key, rows in groupby(page, key=lambda r: r["name_key"]):
+                records = [Record(**{f: r[f] for f in _RECORD_FIELDS}) for r in rows]
+                existing = [existing_person(row) for row in known.get(name_key, [])]
+                people, block_links, block_reviews = resolve_block(extraction_id, records, existing, untrusted)
+                merged.extend(merged_row(extraction_id, p) for p in people)
+                for link in block_links:
+                    methods[link.method] = methods.get(link.method, 0) + 1
+                    links.append(
+                        {
+                            "extraction_id": extraction_id,
+                            "source": link.record.source,
+                            "row_number": link.record.row_number,
+                            "match_key": link.match_key,
+                            "method": link.method,
+                            "confidence": link.confidence,
+                        }
+                    )
+                reviews.extend(
+                    {
+                        "extraction_id": extraction_id,
+                        "source": r.record.source,
+                        "row_number": r.record.row_number,
+                        "full_name": r.record.full_name,
+                        "draft_year": r.record.draft_year,
+                        "reason": r.reason,
+                        "candidates": r.candidates,
+                    }
+                    for r in block_reviews
+                )
+            work.write_resolution(conn, links, merged, reviews)
+            counts["records_linked"] += len(links)
+            counts["prospects_merged"] += len(merged)
+            counts["held_for_review"] += len(reviews)
+    details = {**counts, "match_methods": methods}
     record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
     return {"run": run, "records": [record]}

@@ -37,6 +37,10 @@ def work_rows(key: dict[str, Any], parsed: Transformed) -> dict[str, list[dict[s
                 "college_key": college_key(p.college),
                 "draft_year": p.draft_year,
                 "source_player_id": p.source_player_id,
+                "other_ids": dict(p.other_ids) or None,
+                "draft_round": p.draft_round,
+                "draft_pick": p.draft_pick,
+                "draft_team": p.draft_team,
             }
         ],
         "work_grades": [{**key, **vars(g)} for g in parsed.grades],

@@ -5,11 +5,15 @@ from __future__ import annotations
 from etl_worker.errors import ConfigurationError
 from etl_worker.sources.base import Source
 from etl_worker.sources.cfr import CfrSource
+from etl_worker.sources.espn import EspnSource
 from etl_worker.sources.nfl import NflSource
 from etl_worker.sources.pff import PffSource
+from etl_worker.sources.pfr import PfrSource
 from etl_worker.sources.yahoo import YahooSource
 
-REGISTRY: dict[str, Source] = {s.name: s for s in (PffSource(), CfrSource(), NflSource(), YahooSource())}
+REGISTRY: dict[str, Source] = {
+    s.name: s for s in (PffSource(), CfrSource(), NflSource(), YahooSource(), PfrSource(), EspnSource())
+}
 
 
 def get_source(name: str) -> Source:

@@ -19,6 +19,10 @@ class ProspectFacts:
     college: str | None = None
     draft_year: int | None = None
     source_player_id: str | None = None
+    other_ids: Mapping[str, str] = field(default_factory=dict)
+    draft_round: int | None = None
+    draft_pick: int | None = None
+    draft_team: str | None = None
 
 
 @dataclass(frozen=True)

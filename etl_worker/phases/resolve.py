@@ -1,0 +1,224 @@
+"""Entity resolution: which source records are one real person. Pure functions, no database.
+
+Records are blocked by folded name. Within a block, a record joins an existing or new person only on
+evidence: the same source id; else the same draft class (a college season must come one to six
+years before it), no other record of the same source already on that person, compatible positions,
+and a shared college (required for college seasons, which carry no class). When two people fit
+equally well the record is held for review instead of guessed; when none fits it starts a new person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from etl_worker.normalize import college_keys, positions_compatible
+
+# Which source's spelling of a name, position and college a merged person takes, best first.
+SOURCE_PRIORITY = ("nfl", "pfr", "espn", "pff", "yahoo", "cfr")
+_NO_CLASS = frozenset({"cfr"})  # sources whose records are college seasons, not draft classes
+
+
+def _rank(source: str) -> int:
+    return SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
+
+
+@dataclass
+class Record:
+    """One source record to place (a row of ``work_prospects``)."""
+
+    source: str
+    row_number: int
+    full_name: str
+    name_key: str
+    position: str | None
+    position_group: str | None
+    college: str | None
+    draft_year: int | None  # the draft class; for a college season, the season
+    source_player_id: str | None = None
+    other_ids: Mapping[str, str] | None = None
+    draft_round: int | None = None
+    draft_pick: int | None = None
+    draft_team: str | None = None
+
+    @property
+    def colleges(self) -> frozenset[str]:
+        return college_keys(self.college)
+
+
+def record_ids(record: Record) -> dict[str, str]:
+    """The ids a record carries, by source (a PFR record also carries the CFB id)."""
+    ids = dict(record.other_ids or {})
+    if record.source_player_id:
+        ids[record.source] = record.source_player_id
+    return ids
+
+
+@dataclass
+class Person:
+    """A person being resolved: an existing prospect or a new one, with what is known of them."""
+
+    match_key: str
+    name_key: str
+    draft_year: int | None
+    colleges: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+    source_ids: dict[str, str] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+        self.colleges |= record.colleges
+        if record.position_group:
+            self.groups.add(record.position_group)
+        if record.source not in _NO_CLASS and record.draft_year is not None and self.draft_year is None:
+            self.draft_year = record.draft_year
+        self.source_ids.update(record_ids(record))
+
+
+@dataclass(frozen=True)
+class Link:
+    record: Record
+    match_key: str
+    method: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Review:
+    record: Record
+    reason: str
+    candidates: list[str]
+
+
+def existing_person(row: Mapping[str, Any]) -> Person:
+    """A prospect already in ``prospect_core`` as a person records can join."""
+    return Person(
+        match_key=row["match_key"],
+        name_key=row["name_key"],
+        draft_year=row["draft_year"],
+        colleges=set(college_keys(row["college"])),
+        groups={row["position_group"]} if row["position_group"] else set(),
+        source_ids=dict(row["source_ids"] or {}),
+    )
+
+
+def _class_fits(record: Record, person: Person) -> bool:
+    if record.source in _NO_CLASS:
+        season = record.draft_year
+        return person.draft_year is None or season is None or season + 1 <= person.draft_year <= season + 6
+    return person.draft_year is None or record.draft_year is None or person.draft_year == record.draft_year
+
+
+def _conflicts(record: Record, person: Person) -> bool:
+    """True when the record cannot be this person: another record or id of its source is there."""
+    known = person.source_ids.get(record.source)
+    if record.source_player_id and known and known != record.source_player_id:
+        return True
+    if record.source in _NO_CLASS:
+        return any(r.source == record.source and r.draft_year == record.draft_year for r in person.records)
+    return any(r.source == record.source for r in person.records)
+
+
+def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
+    """(score, method) for a record that may be this person; None when it cannot be."""
+    if not _class_fits(record, person) or _conflicts(record, person):
+        return None
+    compatible = [positions_compatible(record.position_group, g) for g in person.groups]
+    if compatible and not any(compatible) and None not in compatible:
+        return None
+    same_college = bool(record.colleges & person.colleges)
+    colleges_differ = bool(record.colleges) and bool(person.colleges) and not same_college
+    same_position = record.position_group is not None and record.position_group in person.groups
+    if record.source in _NO_CLASS:
+        return (3.0, "name_college_season") if same_college else None
+    if colleges_differ and not same_position:
+        return None
+    score = 1.0 + (2.0 if same_college else 0.0) + (1.0 if same_position else 0.0)
+    if same_college:
+        return score, "name_class_college"
+    return score, ("name_class_position" if same_position else "name_class")
+
+
+_CONFIDENCE = {
+    "source_id": 1.0,
+    "name_class_college": 0.97,
+    "name_college_season": 0.9,
+    "name_class_position": 0.85,
+    "name_class": 0.75,
+    "new": 1.0,
+}
+
+
+def _by_id(record: Record, people: list[Person], trusted: bool) -> Person | None:
+    if not trusted:
+        return None
+    for source, value in record_ids(record).items():
+        for person in people:
+            if person.source_ids.get(source) == value and not _conflicts(record, person):
+                return person
+    return None
+
+
+def resolve_block(
+    extraction_id: str, records: list[Record], existing: Iterable[Person], untrusted_ids: set[tuple[str, str]]
+) -> tuple[list[Person], list[Link], list[Review]]:
+    """Place every record of one name block; returns the people touched, the links and the reviews."""
+    people = list(existing)
+    links: list[Link] = []
+    reviews: list[Review] = []
+    ordered = sorted(records, key=lambda r: (r.source in _NO_CLASS, _rank(r.source), r.draft_year or 0, r.row_number))
+    for record in ordered:
+        trusted = bool(record.source_player_id) and (record.source, record.source_player_id) not in untrusted_ids
+        person = _by_id(record, people, trusted)
+        method = "source_id"
+        if person is None:
+            scored = sorted(
+                ((e[0], e[1], p) for p in people if (e := _evidence(record, p)) is not None),
+                key=lambda t: -t[0],
+            )
+            if len(scored) > 1 and scored[0][0] == scored[1][0]:
+                reviews.append(Review(record, "several people fit equally well", [p.match_key for _, _, p in scored]))
+                continue
+            if scored:
+                _, method, person = scored[0]
+            else:
+                method = "new"
+        if person is None:
+            year = "?" if record.source in _NO_CLASS else record.draft_year
+            person = Person(
+                match_key=f"{record.name_key}|{year}|{extraction_id[:8]}:{record.source}:{record.row_number}",
+                name_key=record.name_key,
+                draft_year=None if record.source in _NO_CLASS else record.draft_year,
+            )
+            people.append(person)
+        person.add(record)
+        links.append(Link(record, person.match_key, method, _CONFIDENCE[method]))
+    return [p for p in people if p.records], links, reviews
+
+
+def merged_row(extraction_id: str, person: Person) -> dict[str, Any]:
+    """The ``work_merged_prospects`` row of a resolved person: best spelling first, every source id."""
+    records = sorted(person.records, key=lambda r: (_rank(r.source), r.row_number))
+
+    def first(attr: str) -> Any:
+        return next((getattr(r, attr) for r in records if getattr(r, attr) is not None), None)
+
+    drafted = sorted(records, key=lambda r: (r.source != "pfr", r.source != "espn", r.row_number))
+    draft = next((r for r in drafted if r.draft_pick is not None), None)
+    return {
+        "extraction_id": extraction_id,
+        "match_key": person.match_key,
+        "full_name": records[0].full_name,
+        "name_key": person.name_key,
+        "position": first("position"),
+        "position_group": first("position_group"),
+        "college": first("college"),
+        "draft_year": person.draft_year,
+        "source_ids": {k: v for r in records for k, v in record_ids(r).items()},
+        "source_records": len(records),
+        "draft_round": draft.draft_round if draft else None,
+        "draft_pick": draft.draft_pick if draft else None,
+        "draft_team": draft.draft_team if draft else None,
+    }
