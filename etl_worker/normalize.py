@@ -94,6 +94,66 @@ def height_inches(value: str | None) -> float | None:
     return inches
 
 
+_NICKNAMES = {
+    "gabe": "gabriel",
+    "matt": "matthew",
+    "josh": "joshua",
+    "mike": "michael",
+    "chris": "christopher",
+    "nick": "nicholas",
+    "will": "william",
+    "bill": "william",
+    "billy": "william",
+    "bob": "robert",
+    "rob": "robert",
+    "bobby": "robert",
+    "tom": "thomas",
+    "tommy": "thomas",
+    "tony": "anthony",
+    "jim": "james",
+    "jimmy": "james",
+    "joe": "joseph",
+    "joey": "joseph",
+    "dan": "daniel",
+    "danny": "daniel",
+    "dave": "david",
+    "steve": "stephen",
+    "ben": "benjamin",
+    "sam": "samuel",
+    "alex": "alexander",
+    "andy": "andrew",
+    "drew": "andrew",
+    "jon": "jonathan",
+    "nate": "nathan",
+    "zach": "zachary",
+    "zack": "zachary",
+    "greg": "gregory",
+    "jeff": "jeffrey",
+    "ken": "kenneth",
+    "kenny": "kenneth",
+    "ron": "ronald",
+    "ronnie": "ronald",
+    "don": "donald",
+    "pat": "patrick",
+    "rick": "richard",
+    "ricky": "richard",
+    "jake": "jacob",
+    "ed": "edward",
+    "eddie": "edward",
+    "ted": "theodore",
+    "cam": "cameron",
+    "kam": "kameron",
+    "fred": "frederick",
+    "freddie": "frederick",
+    "charlie": "charles",
+    "chuck": "charles",
+    "jerry": "gerald",
+    "larry": "lawrence",
+    "vince": "vincent",
+    "walt": "walter",
+}
+
+
 def _fold(value: str) -> str:
     value = unicodedata.normalize("NFKD", value)
     value = "".join(c for c in value if not unicodedata.combining(c)).lower()
@@ -150,6 +210,25 @@ _COLLEGE_ALIASES = {
 }
 
 
+def surname_key(name: str) -> str:
+    """The last word of a folded name: the block in which records may be the same person."""
+    return name.split()[-1] if name else name
+
+
+def first_names_compatible(a: str, b: str) -> bool:
+    """Whether two folded full names can be one person's: same surname, and first names equal, one a
+    shortening of the other ('Takk' / 'Takkarist', 'Lano' / 'Delano') or a known nickname ('Gabe' / 'Gabriel')."""
+    first_a, first_b = a.split()[0], b.split()[0]
+    if a.split()[-1] != b.split()[-1]:
+        return False
+    if first_a == first_b:
+        return True
+    short, long = sorted((first_a, first_b), key=len)
+    if len(short) >= 3 and (long.startswith(short) or long.endswith(short)):
+        return True
+    return _NICKNAMES.get(first_a, first_a) == _NICKNAMES.get(first_b, first_b)
+
+
 def college_key(college: str | None) -> str | None:
     """One college folded for matching: 'Ohio St.' = 'Ohio State', 'LSU' = 'Louisiana State'."""
     if college is None:
@@ -158,6 +237,11 @@ def college_key(college: str | None) -> str | None:
     words = [w for w in words if w not in ("university", "of", "the")]
     key = " ".join(words)
     return _COLLEGE_ALIASES.get(key, key) or None
+
+
+def colleges_overlap(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> bool:
+    """Whether two sets of folded colleges share a school ('grand valley' and 'grand valley state' do)."""
+    return any(x == y or x.startswith(y + " ") or y.startswith(x + " ") for x in a for y in b)
 
 
 def college_keys(colleges: str | None) -> frozenset[str]:

@@ -13,9 +13,9 @@ from etl_worker.db.schema import MEASUREMENT_FIELDS, STAT_FIELDS, extraction_loa
 VIEWS = ("mv_position_benchmarks", "mv_prospect_quality_scores", "mv_position_statistics")
 
 _UPSERT_PROSPECTS = """
-INSERT INTO prospect_core AS c (match_key, full_name, name_key, position, position_group, college,
+INSERT INTO prospect_core AS c (match_key, full_name, name_key, surname_key, position, position_group, college,
                                 draft_year, source_ids, draft_round, draft_pick, draft_team)
-SELECT match_key, full_name, name_key, position, position_group, college, draft_year, source_ids,
+SELECT match_key, full_name, name_key, surname_key, position, position_group, college, draft_year, source_ids,
        draft_round, draft_pick, draft_team
 FROM work_merged_prospects WHERE extraction_id = :extraction_id
 ORDER BY match_key
@@ -112,13 +112,13 @@ _LINEAGE_JOINS = {
 }
 
 
-def prospects_by_name_keys(conn: Connection, name_keys: list[str]) -> list[dict[str, Any]]:
-    """Existing prospects whose folded name is one of ``name_keys`` (the people new records may join)."""
+def prospects_by_surnames(conn: Connection, surnames: list[str]) -> list[dict[str, Any]]:
+    """Existing prospects with one of these folded surnames (the people new records may join)."""
     c = prospect_core.c
     result = conn.execute(
-        sa.select(c.match_key, c.name_key, c.draft_year, c.college, c.position_group, c.source_ids).where(
-            c.name_key.in_(name_keys)
-        )
+        sa.select(
+            c.match_key, c.name_key, c.surname_key, c.draft_year, c.college, c.position_group, c.source_ids
+        ).where(c.surname_key.in_(surnames))
     )
     return [dict(r._mapping) for r in result]
 

@@ -125,6 +125,7 @@ work_prospects = sa.Table(
     *_work_key(),
     sa.Column("full_name", sa.Text, nullable=False),
     sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("surname_key", sa.Text, nullable=False),
     sa.Column("position", sa.Text),
     sa.Column("position_group", sa.Text),
     sa.Column("college", sa.Text),
@@ -133,7 +134,7 @@ work_prospects = sa.Table(
     sa.Column("source_player_id", sa.Text),
     sa.Column("other_ids", JSONB),
     *_draft_columns(),
-    sa.Index("ix_work_prospects_extraction_name_key", "extraction_id", "name_key"),
+    sa.Index("ix_work_prospects_extraction_surname_key", "extraction_id", "surname_key"),
 )
 
 work_grades = sa.Table(
@@ -181,6 +182,7 @@ work_merged_prospects = sa.Table(
     sa.Column("match_key", sa.Text, primary_key=True),
     sa.Column("full_name", sa.Text, nullable=False),
     sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("surname_key", sa.Text, nullable=False),
     sa.Column("position", sa.Text),
     sa.Column("position_group", sa.Text),
     sa.Column("college", sa.Text),
@@ -212,6 +214,7 @@ prospect_core = sa.Table(
     sa.Column("match_key", sa.Text, nullable=False, unique=True),
     sa.Column("full_name", sa.Text, nullable=False),
     sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("surname_key", sa.Text, nullable=False, index=True),
     sa.Column("position", sa.Text),
     sa.Column("position_group", sa.Text),
     sa.Column("college", sa.Text),

@@ -84,24 +84,24 @@ def untrusted_ids(conn: Connection, extraction_id: str, sources: list[str]) -> s
 def prospect_blocks(
     conn: Connection, extraction_id: str, sources: list[str], page: int = 5000
 ) -> Iterator[list[dict[str, Any]]]:
-    """The extraction's work prospects in pages of whole name blocks, by keyset on the folded name.
+    """The extraction's work prospects in pages of whole surname blocks, by keyset on the folded surname.
 
     Memory stays bounded by ``page`` rows plus the largest block.
     """
     wp = work_prospects.c
     base = sa.select(work_prospects).where(wp.extraction_id == extraction_id, wp.source.in_(sources))
-    order = (wp.name_key, wp.source, wp.row_number)
+    order = (wp.surname_key, wp.name_key, wp.source, wp.row_number)
     after: str | None = None
     while True:
-        stmt = base if after is None else base.where(wp.name_key > after)
+        stmt = base if after is None else base.where(wp.surname_key > after)
         rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(*order).limit(page))]
         if len(rows) < page:
             if rows:
                 yield rows
             return
-        last = rows[-1]["name_key"]
-        rows = [r for r in rows if r["name_key"] != last]
-        rows += [dict(r._mapping) for r in conn.execute(base.where(wp.name_key == last).order_by(*order))]
+        last = rows[-1]["surname_key"]
+        rows = [r for r in rows if r["surname_key"] != last]
+        rows += [dict(r._mapping) for r in conn.execute(base.where(wp.surname_key == last).order_by(*order))]
         yield rows
         after = last
 

@@ -37,13 +37,13 @@ def merge(
             links: list[dict[str, Any]] = []
             merged: list[dict[str, Any]] = []
             reviews: list[dict[str, Any]] = []
-            keys = sorted({r["name_key"] for r in page})
+            surnames = sorted({r["surname_key"] for r in page})
             known: dict[str, list[dict[str, Any]]] = {}
-            for row in canonical.prospects_by_name_keys(conn, keys):
-                known.setdefault(row["name_key"], []).append(row)
-            for name_key, rows in groupby(page, key=lambda r: r["name_key"]):
+            for row in canonical.prospects_by_surnames(conn, surnames):
+                known.setdefault(row["surname_key"], []).append(row)
+            for surname, rows in groupby(page, key=lambda r: r["surname_key"]):
                 records = [Record(**{f: r[f] for f in _RECORD_FIELDS}) for r in rows]
-                existing = [existing_person(row) for row in known.get(name_key, [])]
+                existing = [existing_person(row) for row in known.get(surname, [])]
                 people, block_links, block_reviews = resolve_block(extraction_id, records, existing, untrusted)
                 merged.extend(merged_row(extraction_id, p) for p in people)
                 for link in block_links:

@@ -1,9 +1,9 @@
 """Entity resolution: which source records are one real person. Pure functions, no database.
 
-Records are blocked by folded name. Within a block, a record joins an existing or new person only on
+Records are blocked by folded surname. Within a block, a record joins an existing or new person only on
 evidence: the same source id; else the same draft class (a college season must come one to six
-years before it), no other record of the same source already on that person, compatible positions,
-and a shared college (required for college seasons, which carry no class). When two people fit
+years before it), no other record of the same source already on that person, and a shared college
+or else agreeing positions (a shared college is required for college seasons, which carry no class). When two people fit
 equally well the record is held for review instead of guessed; when none fits it starts a new person.
 """
 
@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl_worker.normalize import college_keys, positions_compatible
+from etl_worker.normalize import (
+    college_keys,
+    colleges_overlap,
+    first_names_compatible,
+    positions_compatible,
+    surname_key,
+)
 
 # Which source's spelling of a name, position and college a merged person takes, best first.
 SOURCE_PRIORITY = ("nfl", "pfr", "espn", "pff", "yahoo", "cfr")
@@ -125,16 +131,26 @@ def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
     """(score, method) for a record that may be this person; None when it cannot be."""
     if not _class_fits(record, person) or _conflicts(record, person):
         return None
-    compatible = [positions_compatible(record.position_group, g) for g in person.groups]
-    if compatible and not any(compatible) and None not in compatible:
+    exact_name = record.name_key == person.name_key
+    if not exact_name and not first_names_compatible(record.name_key, person.name_key):
         return None
-    same_college = bool(record.colleges & person.colleges)
-    colleges_differ = bool(record.colleges) and bool(person.colleges) and not same_college
+    same_college = colleges_overlap(record.colleges, person.colleges)
     same_position = record.position_group is not None and record.position_group in person.groups
+    if not exact_name:
+        # 'Gabe Davis' / 'Gabriel Davis': only with the same school (and class, checked above).
+        if not same_college:
+            return None
+        return 2.5, ("nickname_college_season" if record.source in _NO_CLASS else "nickname_class_college")
     if record.source in _NO_CLASS:
         return (3.0, "name_college_season") if same_college else None
-    if colleges_differ and not same_position:
-        return None
+    if not same_college:
+        # Without a shared school, positions must agree: players do move (safety to linebacker,
+        # quarterback to receiver) between college and the combine, so with one they need not.
+        compatible = [positions_compatible(record.position_group, g) for g in person.groups]
+        if compatible and not any(compatible) and None not in compatible:
+            return None
+        if record.colleges and person.colleges and not same_position:
+            return None
     score = 1.0 + (2.0 if same_college else 0.0) + (1.0 if same_position else 0.0)
     if same_college:
         return score, "name_class_college"
@@ -145,6 +161,8 @@ _CONFIDENCE = {
     "source_id": 1.0,
     "name_class_college": 0.97,
     "name_college_season": 0.9,
+    "nickname_class_college": 0.85,
+    "nickname_college_season": 0.8,
     "name_class_position": 0.85,
     "name_class": 0.75,
     "new": 1.0,
@@ -212,6 +230,7 @@ def merged_row(extraction_id: str, person: Person) -> dict[str, Any]:
         "match_key": person.match_key,
         "full_name": records[0].full_name,
         "name_key": person.name_key,
+        "surname_key": surname_key(person.name_key),
         "position": first("position"),
         "position_group": first("position_group"),
         "college": first("college"),

@@ -55,8 +55,9 @@ def test_two_concurrent_loads_of_one_extraction_write_once(settings):
     with transaction(settings.database_url) as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO work_merged_prospects (extraction_id, match_key, full_name, name_key, source_ids, source_records) "
-                "VALUES (:x, 'someone|2015|x', 'Some One', 'some one', '{}', 1)"
+                "INSERT INTO work_merged_prospects (extraction_id, match_key, full_name, name_key, surname_key, "
+                "source_ids, source_records) "
+                "VALUES (:x, 'someone|2015|x', 'Some One', 'some one', 'one', '{}', 1)"
             ),
             {"x": extraction_id},
         )

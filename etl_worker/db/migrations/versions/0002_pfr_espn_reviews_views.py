@@ -137,7 +137,12 @@ def upgrade() -> None:
     op.add_column("work_prospects", sa.Column("draft_round", sa.Integer(), nullable=True))
     op.add_column("work_prospects", sa.Column("draft_pick", sa.Integer(), nullable=True))
     op.add_column("work_prospects", sa.Column("draft_team", sa.Text(), nullable=True))
-    op.create_index("ix_work_prospects_extraction_name_key", "work_prospects", ["extraction_id", "name_key"])
+    for table in ("work_prospects", "work_merged_prospects", "prospect_core"):
+        op.add_column(table, sa.Column("surname_key", sa.Text(), nullable=True))
+        op.execute(f"UPDATE {table} SET surname_key = regexp_replace(name_key, '^.* ', '')")
+        op.alter_column(table, "surname_key", nullable=False)
+    op.create_index("ix_prospect_core_surname_key", "prospect_core", ["surname_key"])
+    op.create_index("ix_work_prospects_extraction_surname_key", "work_prospects", ["extraction_id", "surname_key"])
     for name, (query, key) in VIEWS.items():
         op.execute(f"CREATE MATERIALIZED VIEW {name} AS {query}")
         op.execute(f"CREATE UNIQUE INDEX uq_{name} ON {name} ({key})")
@@ -145,7 +150,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_views()
-    op.drop_index("ix_work_prospects_extraction_name_key", table_name="work_prospects")
+    op.drop_index("ix_work_prospects_extraction_surname_key", table_name="work_prospects")
+    op.drop_index("ix_prospect_core_surname_key", table_name="prospect_core")
+    for table in ("work_prospects", "work_merged_prospects", "prospect_core"):
+        op.drop_column(table, "surname_key")
     op.drop_column("work_prospects", "draft_team")
     op.drop_column("work_prospects", "draft_pick")
     op.drop_column("work_prospects", "draft_round")
