@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from etl_worker.db.schema import (
     MEASUREMENT_FIELDS,
+    extraction_files,
     quality_metrics,
     quarantined_records,
     transform_batches,
@@ -41,32 +42,117 @@ def source_volumes(conn: Connection, extraction_id: str, sources: Iterable[str])
     return volumes
 
 
-def field_completeness(conn: Connection, extraction_id: str, sources: Iterable[str], column: str) -> dict[str, float]:
-    """Per source: the share (0-1) of work prospects with ``column`` filled."""
-    col = work_prospects.c[column]
-    wp = work_prospects.c
+def completeness(
+    conn: Connection, extraction_id: str, sources: Iterable[str], table: sa.Table, column: str
+) -> dict[str, float]:
+    """Per source: the share (0-1) of the extraction's rows of ``table`` with ``column`` filled."""
+    if table not in (work_prospects, work_measurements):
+        raise ValueError(f"not a work table with fields to check: {table.name}")
+    col = table.c[column]
     result = conn.execute(
-        sa.select(wp.source, sa.func.avg(sa.case((col.is_not(None), 1.0), else_=0.0)))
-        .where(wp.extraction_id == extraction_id, wp.source.in_(list(sources)))
-        .group_by(wp.source)
+        sa.select(table.c.source, sa.func.avg(sa.case((col.is_not(None), 1.0), else_=0.0)))
+        .where(table.c.extraction_id == extraction_id, table.c.source.in_(list(sources)))
+        .group_by(table.c.source)
     )
     return {source: float(share) for source, share in result}
 
 
-def out_of_range_share(
-    conn: Connection, extraction_id: str, sources: Iterable[str], field: str, low: float, high: float
-) -> tuple[int, float]:
-    """How many measured values of ``field`` fall outside ``low``..``high``, and their share of measured."""
+def out_of_range_by_group(
+    conn: Connection,
+    extraction_id: str,
+    sources: Iterable[str],
+    field: str,
+    ranges: Mapping[str | None, tuple[float, float]],
+) -> dict[str, float]:
+    """Per position group: the share of measured ``field`` values outside the group's plausible range.
+
+    ``ranges[None]`` is the range of groups not listed.
+    """
     if field not in MEASUREMENT_FIELDS:
         raise ValueError(f"not a measurement field: {field!r}")
-    col = work_measurements.c[field]
-    wm = work_measurements.c
-    measured, outside = conn.execute(
-        sa.select(sa.func.count(col), sa.func.count().filter(sa.not_(col.between(low, high)))).where(
-            wm.extraction_id == extraction_id, wm.source.in_(list(sources)), col.is_not(None)
+    m, p = work_measurements.c, work_prospects.c
+    col = m[field]
+
+    def bound(index: int) -> Any:
+        default = sa.literal(ranges[None][index])
+        whens = [(p.position_group == g, limits[index]) for g, limits in ranges.items() if g]
+        return sa.case(*whens, else_=default) if whens else default
+
+    low, high = bound(0), bound(1)
+    group = sa.func.coalesce(p.position_group, "unknown")
+    result = conn.execute(
+        sa.select(group, sa.func.avg(sa.case((col.between(low, high), 0.0), else_=1.0)))
+        .select_from(
+            work_measurements.join(
+                work_prospects,
+                (m.extraction_id == p.extraction_id) & (m.source == p.source) & (m.row_number == p.row_number),
+            )
         )
+        .where(m.extraction_id == extraction_id, m.source.in_(list(sources)), col.is_not(None))
+        .group_by(group)
+    )
+    return {g: float(share) for g, share in result}
+
+
+def duplicate_id_share(conn: Connection, extraction_id: str, sources: Iterable[str]) -> dict[str, float]:
+    """Per source: the share of records whose source id another record of the extraction also carries."""
+    p = work_prospects.c
+    counted = (
+        sa.select(p.source, sa.func.count().over(partition_by=(p.source, p.source_player_id)).label("n"))
+        .where(p.extraction_id == extraction_id, p.source.in_(list(sources)), p.source_player_id.is_not(None))
+        .subquery()
+    )
+    result = conn.execute(
+        sa.select(counted.c.source, sa.func.avg(sa.case((counted.c.n > 1, 1.0), else_=0.0))).group_by(counted.c.source)
+    )
+    return {source: float(share) for source, share in result}
+
+
+def weight_disagreement(
+    conn: Connection, extraction_id: str, first: str, second: str, tolerance: float
+) -> float | None:
+    """Among people in both sources (same folded name and class), the share whose weights differ by more
+    than ``tolerance`` lb; None when the sources share nobody."""
+    row = conn.execute(
+        sa.text(
+            """
+            WITH a AS MATERIALIZED (
+                SELECT p.name_key, p.draft_year, m.weight_lb
+                FROM work_prospects p JOIN work_measurements m USING (extraction_id, source, row_number)
+                WHERE p.extraction_id = :extraction_id AND p.source = :first AND m.weight_lb IS NOT NULL
+            ), b AS MATERIALIZED (
+                SELECT p.name_key, p.draft_year, m.weight_lb
+                FROM work_prospects p JOIN work_measurements m USING (extraction_id, source, row_number)
+                WHERE p.extraction_id = :extraction_id AND p.source = :second AND m.weight_lb IS NOT NULL
+            )
+            SELECT count(*) FILTER (WHERE abs(a.weight_lb - b.weight_lb) > :tolerance)::float, count(*)
+            FROM a JOIN b USING (name_key, draft_year)
+            """
+        ),
+        {"extraction_id": extraction_id, "first": first, "second": second, "tolerance": tolerance},
     ).one()
-    return int(outside), (outside / measured if measured else 0.0)
+    return row[0] / row[1] if row[1] else None
+
+
+def volume_drop(conn: Connection, extraction_id: str, sources: Iterable[str]) -> dict[str, float]:
+    """Per source: how far the staged row count fell (0-1) against the previous extraction of that source."""
+    f = extraction_files.c
+    drops = {}
+    for source in sources:
+        current = conn.execute(
+            sa.select(f.row_count, f.ingested_at).where(f.extraction_id == extraction_id, f.source == source)
+        ).first()
+        if current is None:
+            continue
+        previous = conn.execute(
+            sa.select(f.row_count)
+            .where(f.source == source, f.extraction_id != extraction_id, f.ingested_at < current.ingested_at)
+            .order_by(f.ingested_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if previous:
+            drops[source] = max(0.0, (previous - current.row_count) / previous)
+    return drops
 
 
 def store_metrics(conn: Connection, execution_id: str, extraction_id: str, metrics: list[dict[str, Any]]) -> None:

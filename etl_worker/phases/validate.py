@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl_worker.db import quality, work
 from etl_worker.db.engine import transaction
+from etl_worker.db.schema import work_measurements, work_prospects
 from etl_worker.errors import RetriableError
 from etl_worker.models import ETLPhase, PhaseStatus, TransformerStatus
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, skipped, sources_ok, utcnow
@@ -26,24 +28,30 @@ class BatchesPending(RetriableError):
     """Some planned batches have not reported yet; validate waits for them until the run's deadline."""
 
 
+Measure = Callable[[Connection, str, list[str]], dict[str, float]]
+
+
 @dataclass(frozen=True)
 class Rule:
     """A declarative data-quality rule: a measure per scope, with warn and fail thresholds.
 
-    ``higher_is_worse`` says which way the thresholds point (a rate of bad rows vs. a completeness).
+    ``higher_is_worse`` says which way the thresholds point (a rate of bad rows vs. a completeness);
+    a rule without a fail threshold can only warn.
     """
 
     name: str
     warn: float
-    fail: float
+    fail: float | None
     higher_is_worse: bool
-    measure: Callable[[Connection, str, list[str]], dict[str, float]]
+    measure: Measure
 
     def judge(self, value: float) -> str:
-        worse = (lambda v, t: v > t) if self.higher_is_worse else (lambda v, t: v < t)
-        if worse(value, self.fail):
+        def worse(threshold: float) -> bool:
+            return value > threshold if self.higher_is_worse else value < threshold
+
+        if self.fail is not None and worse(self.fail):
             return "fail"
-        return "warn" if worse(value, self.warn) else "pass"
+        return "warn" if worse(self.warn) else "pass"
 
 
 def _quarantine_rate(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
@@ -56,32 +64,108 @@ def _transformed_rows(conn: Connection, extraction_id: str, sources: list[str]) 
     return {"all": float(sum(v["succeeded"] for v in volumes.values()))}
 
 
-def _completeness(column: str) -> Callable[[Connection, str, list[str]], dict[str, float]]:
+def _completeness(table: sa.Table, column: str, only: tuple[str, ...] | None = None) -> Measure:
     def measure(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-        return quality.field_completeness(conn, extraction_id, sources, column)
+        wanted = [s for s in sources if only is None or s in only]
+        return quality.completeness(conn, extraction_id, wanted, table, column) if wanted else {}
 
     return measure
 
 
-def _out_of_range(field: str, low: float, high: float) -> Callable[[Connection, str, list[str]], dict[str, float]]:
+def _range(field: str, ranges: dict[str | None, tuple[float, float]]) -> Measure:
     def measure(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-        return {"all": quality.out_of_range_share(conn, extraction_id, sources, field, low, high)[1]}
+        return quality.out_of_range_by_group(conn, extraction_id, sources, field, ranges)
 
     return measure
 
+
+def _duplicate_ids(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
+    return quality.duplicate_id_share(conn, extraction_id, sources)
+
+
+def _combine_weight_agreement(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
+    if not {"nfl", "pfr"} <= set(sources):
+        return {}
+    share = quality.weight_disagreement(conn, extraction_id, "nfl", "pfr", tolerance=3.0)
+    return {} if share is None else {"nfl~pfr": share}
+
+
+def _volume_drop(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
+    return quality.volume_drop(conn, extraction_id, sources)
+
+
+_CLASS_SOURCES = ("nfl", "pfr", "espn", "pff", "yahoo")  # every source but the college seasons
+_COMBINE = ("nfl", "pfr")
+_WEIGHT = {
+    None: (150.0, 400.0),
+    "QB": (185.0, 275.0),
+    "RB": (165.0, 270.0),
+    "WR": (150.0, 250.0),
+    "TE": (215.0, 295.0),
+    "OL": (265.0, 385.0),
+    "DL": (240.0, 375.0),
+    "EDGE": (215.0, 310.0),
+    "LB": (195.0, 280.0),
+    "DB": (160.0, 240.0),
+}
+_FORTY = {None: (4.2, 5.9), "OL": (4.6, 6.0), "DL": (4.4, 5.9)}
+_SHUTTLE = {None: (3.6, 5.2), "OL": (4.3, 5.7), "DL": (4.0, 5.5)}
+_THREE_CONE = {None: (6.2, 8.7), "OL": (7.0, 9.2), "DL": (6.7, 9.0)}
 
 RULES: tuple[Rule, ...] = (
     Rule("rows_transformed", warn=1, fail=1, higher_is_worse=False, measure=_transformed_rows),
     Rule("quarantine_rate", warn=0.05, fail=0.5, higher_is_worse=True, measure=_quarantine_rate),
-    Rule("college_completeness", warn=0.9, fail=0.5, higher_is_worse=False, measure=_completeness("college")),
-    Rule("height_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("height_in", 64, 84)),
-    Rule("weight_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("weight_lb", 150, 400)),
-    Rule("forty_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("forty", 4.0, 6.5)),
-    Rule("bench_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("bench", 0, 60)),
-    Rule("vertical_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("vertical", 15, 50)),
-    Rule("broad_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("broad", 70, 160)),
-    Rule("three_cone_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("three_cone", 6.0, 9.0)),
-    Rule("shuttle_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_out_of_range("shuttle", 3.5, 5.5)),
+    Rule(
+        "position_completeness",
+        warn=0.95,
+        fail=0.5,
+        higher_is_worse=False,
+        measure=_completeness(work_prospects, "position", _CLASS_SOURCES),
+    ),
+    Rule(
+        "college_completeness",
+        warn=0.95,
+        fail=0.5,
+        higher_is_worse=False,
+        measure=_completeness(work_prospects, "college"),
+    ),
+    Rule(
+        "draft_year_completeness",
+        warn=0.99,
+        fail=0.9,
+        higher_is_worse=False,
+        measure=_completeness(work_prospects, "draft_year", _CLASS_SOURCES),
+    ),
+    Rule(
+        "height_completeness",
+        warn=0.9,
+        fail=0.5,
+        higher_is_worse=False,
+        measure=_completeness(work_measurements, "height_in", _COMBINE),
+    ),
+    Rule(
+        "weight_completeness",
+        warn=0.9,
+        fail=0.5,
+        higher_is_worse=False,
+        measure=_completeness(work_measurements, "weight_lb", _COMBINE),
+    ),
+    Rule("source_id_uniqueness", warn=0.0, fail=0.02, higher_is_worse=True, measure=_duplicate_ids),
+    Rule("height_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_range("height_in", {None: (64, 84)})),
+    Rule("weight_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("weight_lb", _WEIGHT)),
+    Rule("forty_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("forty", _FORTY)),
+    Rule("bench_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("bench", {None: (3, 50)})),
+    Rule("vertical_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("vertical", {None: (17, 48)})),
+    Rule("broad_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("broad", {None: (80, 150)})),
+    Rule("three_cone_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("three_cone", _THREE_CONE)),
+    Rule("shuttle_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("shuttle", _SHUTTLE)),
+    Rule("arm_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("arm_in", {None: (27.0, 37.5)})),
+    Rule("hand_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("hand_in", {None: (7.0, 11.75)})),
+    # The same person's combine weight from NFL.com and PFR within 3 lb.
+    Rule("combine_weight_agreement", warn=0.03, fail=0.15, higher_is_worse=True, measure=_combine_weight_agreement),
+    # A smaller export than last time is worth a look; whether it is wrong depends on what was exported
+    # (one class after a backfill is fine), so it warns and never fails.
+    Rule("volume_drop", warn=0.5, fail=None, higher_is_worse=True, measure=_volume_drop),
 )
 
 
