@@ -229,6 +229,64 @@ def summary(as_json: bool) -> None:
     console.print(table)
 
 
+@main.command()
+@click.argument("extraction_id")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def quarantine(extraction_id: str, limit: int, as_json: bool) -> None:
+    """Rows of EXTRACTION_ID that were quarantined, with the rule and the reason.
+
+    Fix the export and stage it again into the same extraction (or a new one) to re-admit them.
+    """
+    from etl_worker.db import quality
+    from etl_worker.db.engine import transaction
+
+    with transaction(_settings().database_url) as conn:
+        rows = quality.quarantined_rows(conn, _uuid(extraction_id, "extraction id"), limit)
+        by_reason = quality.quarantine_summary(conn, extraction_id)
+    if as_json:
+        _print_json(rows)
+        return
+    summary = Table("source", "rule", "rows", title="quarantined rows by rule")
+    for source, rule, count in by_reason:
+        summary.add_row(source, rule, str(count))
+    console.print(summary)
+    table = Table("source", "row", "rule", "reason", title=f"first {limit}")
+    for row in rows:
+        table.add_row(row["source"], str(row["row_number"]), row["rule"], row["reason"])
+    console.print(table)
+
+
+@main.command()
+@click.option("--extraction-id", default=None, help="Only this extraction.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def review(extraction_id: str | None, limit: int, as_json: bool) -> None:
+    """Source records the merge could not place with confidence (not loaded until resolved)."""
+    from etl_worker.db import work
+    from etl_worker.db.engine import transaction
+
+    extraction = _uuid(extraction_id, "extraction id") if extraction_id else None
+    with transaction(_settings().database_url) as conn:
+        items = work.review_items(conn, extraction, limit)
+    if as_json:
+        _print_json(items)
+        return
+    table = Table("source", "row", "name", "class", "reason", "candidates")
+    for item in items:
+        table.add_row(
+            item["source"],
+            str(item["row_number"]),
+            item["full_name"],
+            str(item["draft_year"] or ""),
+            item["reason"],
+            "\n".join(item["candidates"]),
+        )
+    console.print(table)
+
+
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: cores).")
 @click.option("--hostname", "-n", default=None, help="Node name, e.g. worker1@%h.")

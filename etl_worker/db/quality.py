@@ -186,3 +186,15 @@ def quarantine_summary(conn: Connection, extraction_id: str) -> list[tuple[str, 
         .order_by(sa.func.count().desc())
     )
     return [(r[0], r[1], int(r[2])) for r in result]
+
+
+def quarantined_rows(conn: Connection, extraction_id: str, limit: int) -> list[dict[str, Any]]:
+    """The extraction's quarantined rows, in source file order."""
+    q = quarantined_records.c
+    result = conn.execute(
+        sa.select(q.source, q.row_number, q.rule, q.reason, q.record)
+        .where(q.extraction_id == extraction_id)
+        .order_by(q.source, q.row_number)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in result]
