@@ -43,6 +43,7 @@ _POSITION_GROUPS = {
     "ED": "EDGE",
     "ILB/OLB": "LB",
     "K": "ST",
+    "PK": "ST",
     "P": "ST",
     "LS": "ST",
 }

@@ -1,0 +1,80 @@
+"""Entity resolution rules on hand-made records (pure functions)."""
+
+from __future__ import annotations
+
+from etl_worker.normalize import name_key, position_group
+from etl_worker.phases.resolve import Record, resolve_block
+
+X = "00000000-0000-0000-0000-000000000001"
+
+
+def rec(
+    source: str,
+    row: int,
+    name: str,
+    year: int | None,
+    position: str | None,
+    college: str | None,
+    sid: str | None = None,
+) -> Record:
+    return Record(source, row, name, name_key(name), position, position_group(position), college, year, sid)
+
+
+def people_of(links) -> dict[tuple[str, int], str]:  # type: ignore[no-untyped-def]
+    return {(link.record.source, link.record.row_number): link.match_key for link in links}
+
+
+def test_two_people_with_one_name_in_one_class_stay_apart_and_others_follow_the_evidence():
+    records = [
+        rec("nfl", 1, "Kevin White", 2015, "CB", "TCU", "n1"),
+        rec("nfl", 2, "Kevin White", 2015, "WR", "West Virginia, Lackawanna Jc", "n2"),
+        rec("pfr", 1, "Kevin White", 2015, "WR", "West Virginia", "WhitKe00"),
+        rec("espn", 1, "Kevin White", 2015, "CB", "TCU", "e1"),
+    ]
+    people, links, reviews = resolve_block(X, records, [], set())
+    placed = people_of(links)
+    assert len(people) == 2 and not reviews
+    assert placed[("pfr", 1)] == placed[("nfl", 2)] != placed[("nfl", 1)] == placed[("espn", 1)]
+
+
+def test_a_record_that_fits_two_people_equally_is_held_for_review():
+    records = [
+        rec("nfl", 1, "Joey Iosefa", 2015, "RB", "Hawaii", "n1"),
+        rec("espn", 1, "Joey Iosefa", 2015, "RB", "Hawai'i", "e1"),
+        rec("espn", 2, "Joey Iosefa", 2015, "FB", "Hawai'i", "e2"),
+        rec("cfr", 1, "Joey Iosefa", 2014, None, "Hawaii"),
+    ]
+    people, links, reviews = resolve_block(X, records, [], set())
+    assert [r.record.source for r in reviews] == ["cfr"]
+    assert len(people) == 2 and ("cfr", 1) not in people_of(links)
+
+
+def test_nicknames_join_only_with_the_same_school_and_class():
+    records = [
+        rec("nfl", 1, "Gabe Davis", 2020, "WR", "UCF"),
+        rec("pfr", 1, "Gabriel Davis", 2020, "WR", "Central Florida"),
+        rec("pfr", 2, "Gabriel Davis", 2019, "WR", "UCF"),
+    ]
+    _, links, _ = resolve_block(X, records, [], set())
+    placed = people_of(links)
+    assert placed[("nfl", 1)] == placed[("pfr", 1)] != placed[("pfr", 2)]
+
+
+def test_an_id_that_two_records_share_is_not_trusted():
+    records = [
+        rec("pfr", 1, "Mike Green", 2000, "S", "NW State (LA)", "GreeMi00"),
+        rec("pfr", 2, "Mike Green", 2000, "FB", "Houston", "GreeMi00"),
+    ]
+    people, _, _ = resolve_block(X, records, [], {("pfr", "GreeMi00")})
+    assert len(people) == 2
+
+
+def test_a_college_season_joins_the_player_of_a_later_class_at_the_same_school():
+    records = [
+        rec("nfl", 1, "Joe Burrow", 2020, "QB", "Lsu, Ohio State", "n1"),
+        rec("cfr", 1, "Joe Burrow", 2019, None, "LSU"),
+        rec("cfr", 2, "Joe Burrow", 2019, None, "Oregon"),
+    ]
+    _, links, _ = resolve_block(X, records, [], set())
+    placed = people_of(links)
+    assert placed[("cfr", 1)] == placed[("nfl", 1)] != placed[("cfr", 2)]
