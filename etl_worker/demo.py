@@ -22,10 +22,12 @@ from etl_worker.supervisor import ProcessGroup
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = (
-    ("nfl", "nfl_combine_2015.csv"),
-    ("cfr", "cfr_seasons_2014.csv"),
-    ("pff", "pff_grades_2015.csv"),
-    ("yahoo", "yahoo_board_2015.csv"),
+    ("nfl", "nfl_combine_2019_2020.csv"),
+    ("pfr", "pfr_combine_2019_2020.csv"),
+    ("espn", "espn_prospects_2019_2020.csv"),
+    ("cfr", "cfr_seasons_2018_2019.csv"),
+    ("pff", "pff_grades_2020.csv"),
+    ("yahoo", "yahoo_board_2020.csv"),
 )
 
 
@@ -88,10 +90,9 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
     from etl_worker.cli import _render_execution
     from etl_worker.orchestrator import ETLOrchestrator
 
+    # Batches of 200 rows, so the sample fans out over both workers as a large export would.
     orchestrator = ETLOrchestrator(
-        max_records_per_batch=settings.max_records_per_batch,
-        timeout_seconds=settings.timeout_seconds,
-        settings=settings,
+        max_records_per_batch=200, timeout_seconds=settings.timeout_seconds, settings=settings
     )
     started = time.monotonic()
     execution_id = orchestrator.start_extraction(extraction_id)
@@ -112,7 +113,7 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
     with transaction(settings.database_url) as conn:
         flagged = quality.flagged_metrics(conn, execution_id)
         quarantined = quality.quarantine_summary(conn, extraction_id)
-        benchmarks = canonical.view_rows(conn, "mv_position_benchmarks", 12)
+        benchmarks = canonical.view_rows(conn, "mv_position_benchmarks", 24)
     _table(
         console,
         "quality rules that warned or failed",
@@ -128,10 +129,11 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
     _table(
         console,
         "40-yard dash by position group (mv_position_benchmarks)",
-        ["position", "prospects", "p10", "p50", "p90"],
+        ["position", "classes", "prospects", "p10", "p50", "p90"],
         [
             [
                 b["position_group"],
+                b["years"],
                 str(b["prospects"]),
                 *(f"{b[k]:.2f}" if b[k] is not None else "-" for k in ("forty_p10", "forty_p50", "forty_p90")),
             ]

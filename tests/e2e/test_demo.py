@@ -16,7 +16,7 @@ def test_demo_runs_end_to_end_on_embedded_servers(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert ": success" in output
-    assert "staged   320 nfl" in output
+    assert "staged   674 nfl" in output
     assert "mv_position_benchmarks" in output and "WR" in output
     # Everything it started has stopped: no server or worker is left behind under its home.
     left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
