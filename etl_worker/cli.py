@@ -230,6 +230,30 @@ def summary(as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("execution_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Default: execution-<id>.html")
+@friendly
+def report(execution_id: str, output: str | None) -> None:
+    """Write a self-contained HTML report of one execution (timeline by worker, phases, quality)."""
+    from etl_worker.db import quality
+    from etl_worker.db.engine import transaction
+    from etl_worker.report import render
+    from etl_worker.tracking.history import read_execution
+
+    execution_id = _uuid(execution_id, "execution id")
+    with transaction(_settings().database_url) as conn:
+        execution = read_execution(conn, execution_id)
+        if execution is None:
+            raise ConfigurationError(f"execution {execution_id} does not exist")
+        metrics = quality.execution_metrics(conn, execution_id)
+        quarantined = quality.quarantine_summary(conn, execution.extraction_id)
+    path = output or f"execution-{execution_id}.html"
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(render(execution, metrics, quarantined))
+    click.echo(path)
+
+
+@main.command()
 @click.argument("extraction_id")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--json", "as_json", is_flag=True)

@@ -17,6 +17,7 @@ from rich.table import Table
 from etl_worker import embedded
 from etl_worker.db import canonical, quality, tracking
 from etl_worker.db.engine import transaction
+from etl_worker.report import render
 from etl_worker.settings import Settings
 from etl_worker.supervisor import ProcessGroup
 
@@ -114,6 +115,9 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
         flagged = quality.flagged_metrics(conn, execution_id)
         quarantined = quality.quarantine_summary(conn, extraction_id)
         benchmarks = canonical.view_rows(conn, "mv_position_benchmarks", 24)
+        page = render(execution, quality.execution_metrics(conn, execution_id), quarantined)
+    report_path = embedded.etl_home() / f"execution-{execution_id}.html"
+    report_path.write_text(page, encoding="utf-8")
     _table(
         console,
         "quality rules that warned or failed",
@@ -140,6 +144,7 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
             for b in benchmarks
         ],
     )
+    console.print(f"timeline and full report: {report_path}")
     return execution.overall_status
 
 

@@ -198,3 +198,15 @@ def quarantined_rows(conn: Connection, extraction_id: str, limit: int) -> list[d
         .limit(limit)
     )
     return [dict(r._mapping) for r in result]
+
+
+def execution_metrics(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
+    """Every rule result of an execution, worst first."""
+    q = quality_metrics.c
+    order = sa.case((q.status == "fail", 0), (q.status == "warn", 1), else_=2)
+    result = conn.execute(
+        sa.select(q.rule, q.scope, q.status, q.value, q.warn_threshold, q.fail_threshold)
+        .where(q.execution_id == execution_id)
+        .order_by(order, q.rule, q.scope)
+    )
+    return [dict(r._mapping) for r in result]
