@@ -18,7 +18,7 @@ import redis
 import sqlalchemy as sa
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from etl_worker.db.engine import safe_url
@@ -112,15 +112,15 @@ def ingest(source: str, file: str, extraction_id: str | None) -> None:
     from etl_worker.ingest import ingest_file
 
     settings = _settings()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True) as bar:
-        task = bar.add_task(f"staging {file}", total=None)
-        extraction, rows = ingest_file(
-            settings,
-            source,
-            file,
-            extraction_id,
-            on_row=lambda n: bar.update(task, description=f"staging {file}: {n:,} rows") if n % 500 == 0 else None,
-        )
+    size = os.path.getsize(file) if os.path.isfile(file) else None
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(f"staging {file}", total=size)
+
+        def advance(rows: int, done: int) -> None:
+            bar.update(task, completed=done, description=f"staging {file}: {rows:,} rows")
+
+        extraction, rows = ingest_file(settings, source, file, extraction_id, on_progress=advance)
     err_console.print(f"staged {rows:,} {source} rows from {file}")
     click.echo(extraction)
 
@@ -154,8 +154,8 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     if not wait:
         click.echo(execution_id)
         return
-    with err_console.status(f"execution {execution_id} running"):
-        execution = orchestrator.wait(execution_id)
+    follow(settings, execution_id)
+    execution = orchestrator.wait(execution_id)
     if as_json:
         _print_json(execution.as_dict())
     else:
@@ -382,6 +382,36 @@ def demo() -> None:
 
     status = run_demo(console)
     sys.exit(0 if status in ("success", "partial_success") else 2)
+
+
+def follow(settings: Settings, execution_id: str) -> None:
+    """A progress bar of the execution's transform batches, with phases done and rows/s, until it ends.
+
+    Progress comes from the history the listener writes; without a listener the bar waits for the end.
+    """
+    import time
+
+    from etl_worker.db import tracking
+    from etl_worker.db.engine import transaction
+
+    started = time.monotonic()
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("running", total=None)
+        while True:
+            with transaction(settings.database_url) as conn:
+                tracking.fail_overdue(conn)
+                state = tracking.progress(conn, execution_id)
+            rate = state["rows"] / max(time.monotonic() - started, 1e-6)
+            bar.update(
+                task,
+                total=state["planned"],
+                completed=state["batches"],
+                description=f"{state['status']}: {state['phases']}/6 phases, {rate:,.0f} rows/s",
+            )
+            if state["status"] not in ("pending", "running"):
+                return
+            time.sleep(0.2)
 
 
 def _render_execution(e: ETLExecution) -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from etl_worker import embedded
-from etl_worker.db import canonical, quality, tracking
+from etl_worker.db import canonical, quality
 from etl_worker.db.engine import transaction
 from etl_worker.report import render
 from etl_worker.settings import Settings
@@ -88,27 +88,15 @@ def _stage(settings: Settings, console: Console) -> str:
 
 
 def _run(settings: Settings, extraction_id: str, console: Console) -> str:
-    from etl_worker.cli import _render_execution
+    from etl_worker.cli import _render_execution, follow
     from etl_worker.orchestrator import ETLOrchestrator
 
     # Batches of 200 rows, so the sample fans out over both workers as a large export would.
     orchestrator = ETLOrchestrator(
         max_records_per_batch=200, timeout_seconds=settings.timeout_seconds, settings=settings
     )
-    started = time.monotonic()
     execution_id = orchestrator.start_extraction(extraction_id)
-    with console.status("running") as status:
-        while True:
-            with transaction(settings.database_url) as conn:
-                progress = tracking.progress(conn, execution_id)
-            rate = progress["rows"] / max(time.monotonic() - started, 1e-6)
-            status.update(
-                f"execution {execution_id}: {progress['status']}; phases done: {progress['phases']}; "
-                f"transform batches done: {progress['batches']}; {rate:,.0f} rows/s"
-            )
-            if progress["status"] not in ("pending", "running"):
-                break
-            time.sleep(0.2)
+    follow(settings, execution_id)
     execution = orchestrator.wait(execution_id)
     _render_execution(execution)
     with transaction(settings.database_url) as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,14 +24,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _records(reader: csv.DictReader, on_row: Callable[[int], None] | None) -> Iterator[dict[str, str]]:
+def _records(reader: csv.DictReader, progress: Callable[[int], None] | None) -> Iterator[dict[str, str]]:
     for count, row in enumerate(reader, start=1):
         extra = row.pop(None, None)  # type: ignore[call-overload]
         record = {k: v for k, v in row.items() if k is not None}
         if extra:
             record["_extra_fields"] = extra
-        if on_row is not None:
-            on_row(count)
+        if progress is not None and count % 1000 == 0:
+            progress(count)
         yield record
 
 
@@ -39,11 +40,12 @@ def ingest_file(
     source_name: str,
     path: str | Path,
     extraction_id: str | None = None,
-    on_row: Callable[[int], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[str, int]:
     """Stage ``path`` as ``source_name`` rows of an extraction (a new one unless given); returns (id, rows).
 
     Staging a source again into the same extraction replaces its rows, until the extraction is loaded.
+    ``on_progress(rows, bytes_read)`` is called every thousand rows while the file streams in.
     """
     source = get_source(source_name)
     path = Path(path)
@@ -58,14 +60,15 @@ def ingest_file(
             raise ConfigurationError(f"extraction id {extraction_id!r} is not a UUID") from None
     checksum = _sha256(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             source.check_header(list(reader.fieldnames or []))
+            progress = (lambda rows: on_progress(rows, raw.tell())) if on_progress else None
             with transaction(settings.database_url) as conn:
                 staging.ensure_extraction(conn, extraction_id)
                 if staging.extraction_state(conn, extraction_id) == "loaded":
                     raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
-                rows = staging.replace_staging(conn, source.name, extraction_id, _records(reader, on_row))
+                rows = staging.replace_staging(conn, source.name, extraction_id, _records(reader, progress))
                 staging.record_file(conn, extraction_id, source.name, path.name, checksum, rows)
     except UnicodeDecodeError as exc:
         raise ConfigurationError(f"{path} is not UTF-8 text (byte {exc.start})") from None

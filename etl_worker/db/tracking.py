@@ -216,7 +216,8 @@ def summary(conn: Connection) -> dict[str, Any]:
 
 
 def progress(conn: Connection, execution_id: str) -> dict[str, Any]:
-    """Live progress of an execution: status, finished phases and batches, records transformed."""
+    """Live progress of an execution: status, finished phases and batches, records transformed, and the
+    number of batches planned (once the extract phase is recorded)."""
     row = conn.execute(
         sa.text(
             "SELECT e.status, "
@@ -225,9 +226,11 @@ def progress(conn: Connection, execution_id: str) -> dict[str, Any]:
             "(SELECT count(*) FROM etl_transformer_runs t WHERE t.execution_id = e.execution_id "
             " AND t.status IN ('success', 'failed')), "
             "(SELECT coalesce(sum(records_processed), 0) FROM etl_transformer_runs t "
-            " WHERE t.execution_id = e.execution_id) "
+            " WHERE t.execution_id = e.execution_id), "
+            "(SELECT sum(b.value::int) FROM etl_phase_runs x, jsonb_each_text(x.details -> 'batches') b "
+            " WHERE x.execution_id = e.execution_id AND x.phase = 'extract') "
             "FROM etl_executions e WHERE e.execution_id = :e"
         ),
         {"e": execution_id},
     ).one()
-    return {"status": row[0], "phases": row[1], "batches": row[2], "rows": int(row[3])}
+    return {"status": row[0], "phases": row[1], "batches": row[2], "rows": int(row[3]), "planned": row[4]}
