@@ -81,7 +81,11 @@ def extract_task(self: Task, ctx: dict[str, Any], plan: list[dict[str, Any]]) ->
     )
 
 
-@app.task(name="etl.transform", bind=True, time_limit=LIMITS.transform, soft_time_limit=LIMITS.transform - 30)
+# The soft limit leaves a batch time to report its own failure before the hard limit kills it.
+TRANSFORM_SOFT_LIMIT = LIMITS.transform - max(1, min(30, LIMITS.transform // 10))
+
+
+@app.task(name="etl.transform", bind=True, time_limit=LIMITS.transform, soft_time_limit=TRANSFORM_SOFT_LIMIT)
 def transform_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
     """A chord header task: it never raises into the chord, it reports success or failure."""
     part = Batch.from_dict(batch)

@@ -100,7 +100,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         folder = Path(str(item.fspath)).parent.name
-        if folder in ("unit", "integration", "e2e"):
+        if folder in ("unit", "integration", "e2e", "faults"):
             item.add_marker(getattr(pytest.mark, folder))
 
 

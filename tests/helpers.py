@@ -35,16 +35,18 @@ def stage_fixtures(settings: Any, sources: tuple[str, ...] = ("pff", "cfr", "nfl
     return extraction_id
 
 
-CANONICAL = ("prospect_core", "prospect_grades", "prospect_measurements", "prospect_college_stats")
-
-
 def canonical_snapshot(database_url: str) -> dict[str, tuple[int, str]]:
-    """Row count and an ordered checksum of every canonical table (ids and timestamps left out)."""
-    keys = {
-        "prospect_core": "match_key",
-        "prospect_grades": "source, grade_type, grade, rank, prospect_id",
-        "prospect_measurements": "source, prospect_id, forty, weight_lb",
-        "prospect_college_stats": "source, prospect_id, season, team, pass_yds, rush_yds, rec_yds",
+    """Row count and an ordered checksum of every canonical table, by natural keys (no ids, no timestamps),
+    so two databases that loaded the same input compare equal."""
+    person = "c.name_key, c.draft_year, c.position_group, c.college"
+    queries = {
+        "prospect_core": f"SELECT concat_ws('|', {person}, c.source_ids::text) FROM prospect_core c",
+        "prospect_grades": f"SELECT concat_ws('|', {person}, t.source, t.grade_type, t.grade, t.rank) "
+        "FROM prospect_grades t JOIN prospect_core c USING (prospect_id)",
+        "prospect_measurements": f"SELECT concat_ws('|', {person}, t.source, t.forty, t.weight_lb, t.height_in) "
+        "FROM prospect_measurements t JOIN prospect_core c USING (prospect_id)",
+        "prospect_college_stats": f"SELECT concat_ws('|', {person}, t.source, t.season, t.team, t.pass_yds, "
+        "t.rush_yds, t.rec_yds) FROM prospect_college_stats t JOIN prospect_core c USING (prospect_id)",
     }
     engine = sa.create_engine(database_url)
     try:
@@ -52,13 +54,10 @@ def canonical_snapshot(database_url: str) -> dict[str, tuple[int, str]]:
             return {
                 table: tuple(  # type: ignore[misc]
                     conn.execute(
-                        sa.text(
-                            f"SELECT count(*), coalesce(md5(string_agg(k, ',' ORDER BY k)), '') "
-                            f"FROM (SELECT concat_ws('|', {cols}) AS k FROM {table}) t"
-                        )
+                        sa.text(f"SELECT count(*), coalesce(md5(string_agg(k, ',' ORDER BY k)), '') FROM ({sql}) t(k)")
                     ).one()
                 )
-                for table, cols in keys.items()
+                for table, sql in queries.items()
             }
     finally:
         engine.dispose()

@@ -1,0 +1,143 @@
+"""A fresh database and a fresh pair of fault-hooked workers (and a listener) for every scenario."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from etl_worker.supervisor import ProcessGroup
+from tests.helpers import canonical_snapshot, stage_fixtures, wait_for
+
+ROOT = Path(__file__).parents[2]
+
+
+class FaultyGroup(ProcessGroup):
+    """Workers started through the fault-hook wrapper."""
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.faults.faulty_worker", *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=ROOT,
+            )
+        self.procs[name] = proc
+        return proc
+
+
+class Scenario:
+    def __init__(self, settings, procs: FaultyGroup, faults: Path) -> None:  # type: ignore[no-untyped-def]
+        self.settings = settings
+        self.procs = procs
+        self.faults = faults
+
+    def arm(self, fault: str, value: str = "") -> None:
+        (self.faults / fault).write_text(value)
+
+    def scalar(self, sql: str, **params):  # type: ignore[no-untyped-def]
+        engine = sa.create_engine(self.settings.database_url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(sa.text(sql), params).scalar_one()
+        finally:
+            engine.dispose()
+
+
+def _fresh_database(template: str) -> str:
+    from tests.conftest import ADMIN_URL, RUN_ID
+
+    name = f"etl_test_{RUN_ID}_{os.urandom(3).hex()}"
+    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    engine.dispose()
+    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(url: str) -> None:
+    from tests.conftest import ADMIN_URL
+
+    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def _start(settings, tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[FaultyGroup, Path]:  # type: ignore[no-untyped-def]
+    from etl_worker.celery_app import app
+
+    faults = tmp / "faults"
+    faults.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "ETL_DATABASE_URL": settings.database_url,
+        "ETL_BROKER_URL": settings.broker_url,
+        "ETL_TEST_FAULTS": str(faults),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    procs = FaultyGroup(env, tmp)
+    nodes = {procs.start_worker("w1"), procs.start_worker("w2")}
+    procs.start("listener", "listener")
+
+    def ready() -> bool:
+        replies = app.control.ping(timeout=0.5) or []
+        return nodes <= {name for reply in replies for name in reply}
+
+    wait_for(ready, 60, "both workers to answer a ping")
+    wait_for(lambda: "listener ready" in procs.log("listener"), 30, "the listener")
+    return procs, faults
+
+
+@pytest.fixture(scope="session")
+def baseline(template_db, redis_url, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Canonical tables after a fault-free run of the fixture input (I2 compares against it)."""
+    from etl_worker.orchestrator import ETLOrchestrator
+    from etl_worker.settings import Settings
+
+    url = _fresh_database(template_db)
+    settings = Settings.from_env().with_overrides(database_url=url, broker_url=redis_url, result_backend=redis_url)
+    procs, _ = _start(settings, tmp_path_factory.mktemp("baseline"))
+    try:
+        execution = ETLOrchestrator(
+            max_records_per_batch=10, timeout_seconds=120, settings=settings
+        ).execute_extraction(stage_fixtures(settings))
+        assert execution.overall_status == "success"
+        return canonical_snapshot(url)
+    finally:
+        procs.stop_all()
+        _drop(url)
+
+
+@pytest.fixture
+def scenario(template_db, redis_url, tmp_path, request) -> Iterator[Scenario]:  # type: ignore[no-untyped-def]
+    from etl_worker.settings import Settings
+
+    url = _fresh_database(template_db)
+    marker = request.node.get_closest_marker("worker_env")
+    settings = Settings.from_env().with_overrides(database_url=url, broker_url=redis_url, result_backend=redis_url)
+    procs, faults = _start(settings, tmp_path, marker.args[0] if marker else None)
+    try:
+        yield Scenario(settings, procs, faults)
+    finally:
+        procs.stop_all()
+        from etl_worker.celery_app import app
+
+        app.control.purge()  # nothing of this scenario may reach the next one's workers
+        _drop(url)
+
+
+HOST = socket.gethostname()

@@ -1,0 +1,63 @@
+"""``etl-worker`` with fault hooks, for the fault-injection tests only: ``python -m tests.faults.faulty_worker ...``.
+
+Hooks are armed by files in ``$ETL_TEST_FAULTS``; a file is claimed (renamed away) by the first task that
+sees it, so a fault happens once and the redelivered task runs clean:
+
+- ``transform_hang``: the first transform batch writes its pid to ``victim.pid`` and sleeps for the
+  number of seconds in the file (long enough to be killed).
+- ``load_exit_after_commit``: the first load commits, then its process exits before the task is acked.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+FAULTS = Path(os.environ["ETL_TEST_FAULTS"])
+
+
+def _claim(name: str) -> str | None:
+    try:
+        claimed = FAULTS / f"{name}.claimed.{os.getpid()}"
+        (FAULTS / name).rename(claimed)
+        return claimed.read_text()
+    except FileNotFoundError:
+        return None
+
+
+def install() -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from etl_worker.phases import load, transform
+
+    original_transform, original_load = transform.transform, load.load
+
+    def hanging_transform(*args: Any, **kwargs: Any) -> Any:
+        seconds = _claim("transform_hang")
+        if seconds is not None:
+            (FAULTS / "victim.pid").write_text(str(os.getpid()))
+            until = time.monotonic() + float(seconds)
+            while time.monotonic() < until:  # stuck for good: only a kill or the hard time limit ends it
+                try:
+                    time.sleep(0.1)
+                except SoftTimeLimitExceeded:
+                    pass
+        return original_transform(*args, **kwargs)
+
+    def exiting_load(*args: Any, **kwargs: Any) -> Any:
+        result = original_load(*args, **kwargs)
+        if _claim("load_exit_after_commit") is not None:
+            os._exit(1)  # committed, not acked: the broker redelivers the load
+        return result
+
+    transform.transform = hanging_transform
+    load.load = exiting_load
+
+
+if __name__ == "__main__":
+    install()
+    from etl_worker.cli import main
+
+    main()

@@ -1,0 +1,122 @@
+"""Workers die, tasks hang, runs are enqueued twice: every extraction still ends exactly once.
+
+Invariants after each scenario: I1 one ledger row per loaded extraction; I2 canonical tables equal to
+a fault-free baseline; I3 the execution ends within its deadline; I4 validate saw exactly the planned
+batches; I5 history is complete (every phase and batch recorded, with its worker).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from tests.faults.conftest import Scenario
+from tests.helpers import canonical_snapshot, stage_fixtures, wait_for
+
+BATCHES = 10  # the fixture input in batches of 10 rows
+
+
+def orchestrator(scenario: Scenario):  # type: ignore[no-untyped-def]
+    from etl_worker.orchestrator import ETLOrchestrator
+
+    return ETLOrchestrator(max_records_per_batch=10, timeout_seconds=120, settings=scenario.settings)
+
+
+def assert_invariants(scenario: Scenario, execution, baseline, loaded: bool = True) -> None:  # type: ignore[no-untyped-def]
+    x = execution.extraction_id
+    ledger = scenario.scalar("SELECT count(*) FROM extraction_loads WHERE extraction_id = :x", x=x)
+    assert ledger == (1 if loaded else 0)  # I1
+    if loaded:
+        assert canonical_snapshot(scenario.settings.database_url) == baseline  # I2
+    assert execution.overall_status in ("success", "partial_success", "failed")  # I3
+    assert execution.completed_at is not None and execution.duration_seconds < 120
+    if loaded:
+        validate = next(p for p in execution.phases if p.phase == "validate")
+        assert validate.details["batches"] == BATCHES  # I4
+        assert [p.phase for p in execution.phases] == ["extract", "transform", "validate", "merge", "load", "publish"]
+        assert len({(t.transformer_type, t.batch_no) for t in execution.transformers}) == BATCHES  # I5
+        assert all(t.hostname and t.status == "success" for t in execution.transformers)
+        assert all(p.hostname for p in execution.phases if p.phase != "transform")
+
+
+def test_a_pool_child_killed_mid_transform_is_redelivered_and_loses_nothing(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    scenario.arm("transform_hang", "60")
+    runner = orchestrator(scenario)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    victim = scenario.faults / "victim.pid"
+    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    execution = runner.wait(execution_id)
+    recovery = time.monotonic() - killed
+    with capsys.disabled():
+        print(
+            f"\n[fault 1] pool child SIGKILLed mid-transform: {execution.overall_status}, recovered in {recovery:.1f} s"
+        )
+    assert execution.overall_status == "success"
+    assert_invariants(scenario, execution, baseline)
+
+
+def test_a_crash_after_the_load_commit_is_a_no_op_when_redelivered(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    scenario.arm("load_exit_after_commit")
+    started = time.monotonic()
+    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    with capsys.disabled():
+        print(
+            f"\n[fault 5] crash after load COMMIT, before ack: {execution.overall_status} "
+            f"in {time.monotonic() - started:.1f} s"
+        )
+    assert execution.overall_status == "success"
+    load = next(p for p in execution.phases if p.phase == "load")
+    assert load.details["note"] == "already committed by this execution"
+    assert execution.total_prospects_loaded > 0  # the totals of the commit that happened
+    assert_invariants(scenario, execution, baseline)
+
+
+@pytest.mark.worker_env({"ETL_TRANSFORM_TIME_LIMIT": "4"})
+def test_a_task_past_its_hard_time_limit_fails_the_run_instead_of_hanging(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    scenario.arm("transform_hang", "60")
+    started = time.monotonic()
+    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(
+            f"\n[fault 8] hard time limit: {execution.overall_status} after {elapsed:.1f} s: {execution.error_summary}"
+        )
+    assert execution.overall_status == "failed"
+    assert "TimeLimitExceeded" in (execution.error_summary or "")
+    assert elapsed < 30
+    assert canonical_snapshot(scenario.settings.database_url)["prospect_core"][0] == 0
+    assert_invariants(scenario, execution, baseline, loaded=False)
+
+
+def test_the_same_extraction_enqueued_twice_at_once_runs_once(scenario, baseline):  # type: ignore[no-untyped-def]
+    from etl_worker.tasks import run_extraction
+
+    extraction_id = stage_fixtures(scenario.settings)
+    first, second = run_extraction.delay(extraction_id), run_extraction.delay(extraction_id)
+    answers = [first.get(timeout=60), second.get(timeout=60)]
+    assert sorted(a["status"] for a in answers) == ["joined", "started"]
+    assert answers[0]["execution_id"] == answers[1]["execution_id"]
+    execution = orchestrator(scenario).wait(answers[0]["execution_id"])
+    assert execution.overall_status == "success"
+    assert scenario.scalar("SELECT count(*) FROM etl_executions WHERE extraction_id = :x", x=extraction_id) == 1
+    assert_invariants(scenario, execution, baseline)
+
+
+def test_a_pickled_message_is_refused(scenario):  # type: ignore[no-untyped-def]
+    from etl_worker.celery_app import app
+
+    pickled = stage_fixtures(scenario.settings, ("yahoo",))
+    app.send_task("etl.run_extraction", args=[pickled], serializer="pickle")
+    clean = stage_fixtures(scenario.settings, ("pff",))
+    orchestrator(scenario).execute_extraction(clean)  # queued after the pickled one, so that one was seen
+    wait_for(
+        lambda: "Refusing to deserialize untrusted content" in scenario.procs.log("w1") + scenario.procs.log("w2"),
+        10,
+        "a worker to refuse the pickled message",
+    )
+    assert scenario.scalar("SELECT count(*) FROM etl_executions WHERE extraction_id = :x", x=pickled) == 0
