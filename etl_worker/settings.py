@@ -54,6 +54,7 @@ class Settings:
     task_limits: TaskLimits = field(default_factory=TaskLimits)
     visibility_timeout: int = 3600
     max_retries: int = 5
+    max_deliveries: int = 3
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +72,7 @@ class Settings:
             task_limits=limits,
             visibility_timeout=_int(env, "ETL_VISIBILITY_TIMEOUT", max(3600, 2 * limits.longest())),
             max_retries=_int(env, "ETL_MAX_RETRIES", cls.max_retries),
+            max_deliveries=_int(env, "ETL_MAX_DELIVERIES", cls.max_deliveries),
         )
         settings.check()
         return settings

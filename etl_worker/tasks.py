@@ -14,6 +14,7 @@ from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases import extract, load, merge, publish, transform, validate
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record
 from etl_worker.pipeline import build_pipeline
+from etl_worker.tracking import deliveries
 
 log = logging.getLogger(__name__)
 LIMITS = settings().task_limits
@@ -24,9 +25,15 @@ def _backoff(retries: int) -> int:
 
 
 def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], call: Callable[[], dict]) -> dict:
-    """Run a phase; passing faults retry with backoff, anything else becomes a failed phase that halts."""
+    """Run a phase; passing faults retry with backoff, anything else becomes a failed phase that halts.
+
+    A phase whose worker died on each of its last deliveries is not run again: it fails the run.
+    """
     try:
-        return call()
+        refused = deliveries.refusal(settings(), task.request.id, task.request.retries or 0, ctx["execution_id"])
+        if refused is None:
+            return call()
+        error = refused
     except validate.BatchesPending as exc:
         raise task.retry(exc=exc, countdown=2, max_retries=None) from None
     except RetriableError as exc:
@@ -94,7 +101,11 @@ def transform_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], ba
         record = transform.failed_batch(settings(), ctx, part, None, worker, task_id, "not run: the run halted")
         return {"run": previous["run"], "records": [record]}
     try:
-        record = transform.transform(settings(), ctx, part, worker, task_id)
+        refused = deliveries.refusal(settings(), task_id, self.request.retries or 0, ctx["execution_id"])
+        if refused is None:
+            record = transform.transform(settings(), ctx, part, worker, task_id)
+        else:
+            record = transform.failed_batch(settings(), ctx, part, None, worker, task_id, refused)
     except RetriableError as exc:
         if self.request.retries < settings().max_retries:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None

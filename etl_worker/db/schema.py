@@ -365,6 +365,19 @@ etl_phase_runs = sa.Table(
     sa.Column("updated_at", TS, nullable=False, server_default=_now()),
 )
 
+# How often each task (per retry) was handed to a worker: a task whose worker dies every time is given
+# up after a bounded number of deliveries, counted here where no broker restart can lose the count.
+task_deliveries = sa.Table(
+    "task_deliveries",
+    metadata,
+    sa.Column("task_id", sa.Text, primary_key=True),
+    sa.Column("retry", sa.Integer, primary_key=True),
+    sa.Column("execution_id", UUID, nullable=False, index=True),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+    sa.Column("first_at", TS, nullable=False, server_default=_now()),
+    sa.Column("last_at", TS, nullable=False, server_default=_now()),
+)
+
 etl_transformer_runs = sa.Table(
     "etl_transformer_runs",
     metadata,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, RowMapping
 
-from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs
+from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs, task_deliveries
 from etl_worker.errors import RetriableError
 
 _ACTIVE = ("pending", "running")
@@ -125,6 +125,16 @@ def fail_overdue(conn: Connection) -> list[str]:
         .returning(t.execution_id)
     )
     return [r[0] for r in result]
+
+
+def count_delivery(conn: Connection, task_id: str, retry: int, execution_id: str) -> int:
+    """Count one more delivery of a task (at this retry); returns how many there have been."""
+    stmt = insert(task_deliveries).values(task_id=task_id, retry=retry, execution_id=execution_id, deliveries=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["task_id", "retry"],
+        set_={"deliveries": task_deliveries.c.deliveries + 1, "last_at": sa.func.now()},
+    )
+    return int(conn.execute(stmt.returning(task_deliveries.c.deliveries)).scalar_one())
 
 
 def _no_regress(table: sa.Table, stmt: Any) -> Any:

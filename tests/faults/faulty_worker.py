@@ -6,6 +6,7 @@ sees it, so a fault happens once and the redelivered task runs clean:
 - ``transform_hang``: the first transform batch writes its pid to ``victim.pid`` and sleeps for the
   number of seconds in the file (long enough to be killed).
 - ``load_exit_after_commit``: the first load commits, then its process exits before the task is acked.
+- ``load_poison`` (never claimed): every load of the extraction named in the file kills its process.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def install() -> None:
         return original_transform(*args, **kwargs)
 
     def exiting_load(*args: Any, **kwargs: Any) -> Any:
+        poison = FAULTS / "load_poison"
+        if poison.exists() and poison.read_text() == args[1]["extraction_id"]:
+            os._exit(1)
         result = original_load(*args, **kwargs)
         if _claim("load_exit_after_commit") is not None:
             os._exit(1)  # committed, not acked: the broker redelivers the load

@@ -120,3 +120,25 @@ def test_a_pickled_message_is_refused(scenario):  # type: ignore[no-untyped-def]
         "a worker to refuse the pickled message",
     )
     assert scenario.scalar("SELECT count(*) FROM etl_executions WHERE extraction_id = :x", x=pickled) == 0
+
+
+def test_a_poison_load_is_given_up_after_bounded_deliveries_and_other_runs_go_on(scenario, capsys):  # type: ignore[no-untyped-def]
+    poisoned = stage_fixtures(scenario.settings, ("yahoo",))
+    scenario.arm("load_poison", poisoned)
+    started = time.monotonic()
+    execution = orchestrator(scenario).execute_extraction(poisoned)
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\n[fault 13] poison load: {execution.overall_status} after {elapsed:.1f} s: {execution.error_summary}")
+    assert execution.overall_status == "failed"
+    assert "given up after 3 deliveries" in (execution.error_summary or "")
+    assert elapsed < 60
+    deliveries = scenario.scalar(
+        "SELECT deliveries FROM task_deliveries d JOIN etl_phase_runs p ON p.task_id = d.task_id "
+        "WHERE p.execution_id = :e AND p.phase = 'load'",
+        e=execution.execution_id,
+    )
+    assert deliveries == 4  # three that died, one that refused to run
+    assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
+    healthy = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings, ("pff",)))
+    assert healthy.overall_status == "success"
