@@ -7,6 +7,9 @@ sees it, so a fault happens once and the redelivered task runs clean:
   number of seconds in the file (long enough to be killed).
 - ``load_exit_after_commit``: the first load commits, then its process exits before the task is acked.
 - ``load_poison`` (never claimed): every load of the extraction named in the file kills its process.
+- ``pg_hold_transform`` / ``pg_hold_load``: inside its transaction, the first transform batch (load)
+  writes its PostgreSQL backend pid to ``<name>.pid`` and waits for ``<name>.go`` (the test terminates
+  that backend in between).
 """
 
 from __future__ import annotations
@@ -28,9 +31,19 @@ def _claim(name: str) -> str | None:
         return None
 
 
+def _hold(name: str, conn: Any) -> None:
+    if _claim(name) is None:
+        return
+    (FAULTS / f"{name}.pid").write_text(str(conn.connection.dbapi_connection.get_backend_pid()))
+    until = time.monotonic() + 30
+    while not (FAULTS / f"{name}.go").exists() and time.monotonic() < until:
+        time.sleep(0.05)
+
+
 def install() -> None:
     from celery.exceptions import SoftTimeLimitExceeded
 
+    from etl_worker.db import canonical, work
     from etl_worker.phases import load, transform
 
     original_transform, original_load = transform.transform, load.load
@@ -56,8 +69,20 @@ def install() -> None:
             os._exit(1)  # committed, not acked: the broker redelivers the load
         return result
 
+    original_replace, original_load_canonical = work.replace_batch, canonical.load_canonical
+
+    def held_replace(conn: Any, *args: Any, **kwargs: Any) -> Any:
+        _hold("pg_hold_transform", conn)
+        return original_replace(conn, *args, **kwargs)
+
+    def held_load(conn: Any, *args: Any, **kwargs: Any) -> Any:
+        _hold("pg_hold_load", conn)
+        return original_load_canonical(conn, *args, **kwargs)
+
     transform.transform = hanging_transform
     load.load = exiting_load
+    work.replace_batch = held_replace
+    canonical.load_canonical = held_load
 
 
 if __name__ == "__main__":

@@ -142,3 +142,26 @@ def test_a_poison_load_is_given_up_after_bounded_deliveries_and_other_runs_go_on
     assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
     healthy = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings, ("pff",)))
     assert healthy.overall_status == "success"
+
+
+def test_postgres_connections_terminated_mid_transform_and_mid_load_are_retried(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    scenario.arm("pg_hold_transform")
+    scenario.arm("pg_hold_load")
+    runner = orchestrator(scenario)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    for hold in ("pg_hold_transform", "pg_hold_load"):
+        pid_file = scenario.faults / f"{hold}.pid"
+        pid = int(wait_for(lambda f=pid_file: f.exists() and f.read_text(), 60, f"{hold} to be reached"))
+        assert scenario.scalar("SELECT pg_terminate_backend(:pid)", pid=pid) is True
+        (scenario.faults / f"{hold}.go").write_text("")
+    started = time.monotonic()
+    execution = runner.wait(execution_id)
+    with capsys.disabled():
+        print(
+            f"\n[fault 11] backends terminated mid-transform and mid-load: {execution.overall_status}, "
+            f"finished {time.monotonic() - started:.1f} s after the second termination"
+        )
+    assert execution.overall_status == "success"
+    logs = scenario.procs.log("w1") + scenario.procs.log("w2")
+    assert logs.count("Retry in 2s") >= 2  # both the transform batch and the load were retried
+    assert_invariants(scenario, execution, baseline)
