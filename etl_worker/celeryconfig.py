@@ -3,7 +3,7 @@
 JSON only; late acks with redelivery of tasks whose worker died; one message prefetched per process;
 STARTED states and extended results in the backend, which the listener turns into history. The Redis
 visibility timeout is larger than every task's hard time limit, so a task that still runs is never
-handed to a second worker.
+handed to a second worker, and the unacked messages of a dead worker are swept back soon after it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,13 @@ from etl_worker.settings import Settings
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     transport = {"visibility_timeout": settings.visibility_timeout}
+    # Kombu sweeps for unacked messages of dead workers every interval x throttle seconds (100 s by
+    # default); sweeping every few seconds makes redelivery follow the visibility timeout closely.
+    broker_transport = {
+        **transport,
+        "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 4)),
+        "unacked_restore_throttle": 1,
+    }
     return {
         "broker_url": settings.broker_url,
         "result_backend": settings.result_backend,
@@ -28,7 +35,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": True,
         "result_extended": True,
         "result_expires": settings.result_expires,
-        "broker_transport_options": transport,
+        "broker_transport_options": broker_transport,
         "result_backend_transport_options": transport,
         "broker_connection_retry_on_startup": True,
         "worker_send_task_events": True,

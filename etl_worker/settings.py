@@ -37,6 +37,10 @@ class TaskLimits:
     load: int = 900
     publish: int = 600
 
+    def capped(self, cap: int) -> TaskLimits:
+        """The same limits, none above ``cap`` seconds."""
+        return TaskLimits(**{k: min(v, cap) for k, v in vars(self).items()})
+
     def longest(self) -> int:
         return max(self.run, self.extract, self.transform, self.validate, self.merge, self.load, self.publish)
 
@@ -52,7 +56,9 @@ class Settings:
     timeout_seconds: int = 1800
     result_expires: int = 7 * 24 * 3600
     task_limits: TaskLimits = field(default_factory=TaskLimits)
-    visibility_timeout: int = 3600
+    # A dead worker's tasks come back after this long; it stays above every task limit (a running task
+    # is never handed out twice) and well inside the default run deadline (the run can still finish).
+    visibility_timeout: int = 1125
     max_retries: int = 5
     max_deliveries: int = 3
 
@@ -62,6 +68,8 @@ class Settings:
         env = os.environ if env is None else env
         broker = env.get("ETL_BROKER_URL") or DEFAULT_BROKER_URL
         limits = TaskLimits(transform=_int(env, "ETL_TRANSFORM_TIME_LIMIT", TaskLimits.transform))
+        if env.get("ETL_TASK_TIME_LIMIT"):
+            limits = limits.capped(_int(env, "ETL_TASK_TIME_LIMIT", limits.longest()))
         settings = cls(
             database_url=env.get("ETL_DATABASE_URL") or DEFAULT_DATABASE_URL,
             broker_url=broker,
@@ -70,7 +78,7 @@ class Settings:
             timeout_seconds=_int(env, "ETL_TIMEOUT_SECONDS", cls.timeout_seconds),
             result_expires=_int(env, "ETL_RESULT_EXPIRES", cls.result_expires),
             task_limits=limits,
-            visibility_timeout=_int(env, "ETL_VISIBILITY_TIMEOUT", max(3600, 2 * limits.longest())),
+            visibility_timeout=_int(env, "ETL_VISIBILITY_TIMEOUT", limits.longest() + max(60, limits.longest() // 4)),
             max_retries=_int(env, "ETL_MAX_RETRIES", cls.max_retries),
             max_deliveries=_int(env, "ETL_MAX_DELIVERIES", cls.max_deliveries),
         )

@@ -165,3 +165,51 @@ def test_postgres_connections_terminated_mid_transform_and_mid_load_are_retried(
     logs = scenario.procs.log("w1") + scenario.procs.log("w2")
     assert logs.count("Retry in 2s") >= 2  # both the transform batch and the load were retried
     assert_invariants(scenario, execution, baseline)
+
+
+SHORT_VISIBILITY = {"ETL_TASK_TIME_LIMIT": "8", "ETL_VISIBILITY_TIMEOUT": "10"}
+
+
+def _worker_of(scenario: Scenario, child_pid: int) -> str:
+    parent = int(open(f"/proc/{child_pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    return next(name for name, proc in scenario.procs.procs.items() if proc.pid == parent)
+
+
+@pytest.mark.worker_env(SHORT_VISIBILITY)
+def test_a_whole_worker_killed_mid_transform_is_replaced_by_the_other_after_redelivery(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    scenario.arm("transform_hang", "60")
+    runner = orchestrator(scenario)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    victim = scenario.faults / "victim.pid"
+    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
+    dead = _worker_of(scenario, pid)
+    killed = time.monotonic()
+    scenario.procs.stop(dead, sig=signal.SIGKILL)  # the main process and its pool, no warm shutdown
+    execution = runner.wait(execution_id)
+    recovery = time.monotonic() - killed
+    with capsys.disabled():
+        print(
+            f"\n[fault 2] worker {dead} SIGKILLed mid-transform: {execution.overall_status}, "
+            f"recovered in {recovery:.1f} s (visibility timeout 10 s)"
+        )
+    assert execution.overall_status == "success"
+    assert_invariants(scenario, execution, baseline)
+
+
+def test_redis_paused_mid_run_delays_but_does_not_break_the_run(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    from etl_worker.tracking.listener import redis_client
+
+    scenario.arm("transform_hang", "1")
+    runner = orchestrator(scenario)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    wait_for(lambda: (scenario.faults / "victim.pid").exists(), 30, "the transform phase")
+    redis_client(scenario.settings.broker_url).execute_command("CLIENT", "PAUSE", "3000")
+    paused = time.monotonic()
+    execution = runner.wait(execution_id)
+    with capsys.disabled():
+        print(
+            f"\n[fault 9] Redis paused 3 s mid-run: {execution.overall_status}, "
+            f"finished {time.monotonic() - paused:.1f} s after the pause began"
+        )
+    assert execution.overall_status == "success"
+    assert_invariants(scenario, execution, baseline)

@@ -39,3 +39,8 @@ def test_a_visibility_timeout_shorter_than_a_task_limit_is_refused():
 def test_a_bad_number_is_one_readable_error():
     with pytest.raises(ConfigurationError, match="ETL_MAX_RECORDS_PER_BATCH must be a whole number"):
         Settings.from_env({"ETL_MAX_RECORDS_PER_BATCH": "lots"})
+
+
+def test_task_time_limits_can_be_capped_so_redelivery_comes_sooner():
+    settings = Settings.from_env({"ETL_TASK_TIME_LIMIT": "5", "ETL_VISIBILITY_TIMEOUT": "10"})
+    assert settings.task_limits.longest() == 5 and settings.visibility_timeout == 10
