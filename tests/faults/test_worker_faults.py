@@ -213,3 +213,25 @@ def test_redis_paused_mid_run_delays_but_does_not_break_the_run(scenario, baseli
         )
     assert execution.overall_status == "success"
     assert_invariants(scenario, execution, baseline)
+
+
+def test_redis_data_lost_mid_run_fails_the_run_at_its_deadline(scenario, capsys):  # type: ignore[no-untyped-def]
+    from etl_worker.orchestrator import ETLOrchestrator
+    from etl_worker.tracking.listener import redis_client
+
+    scenario.arm("transform_hang", "2")
+    runner = ETLOrchestrator(max_records_per_batch=10, timeout_seconds=15, settings=scenario.settings)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    wait_for(lambda: (scenario.faults / "victim.pid").exists(), 30, "the transform phase")
+    redis_client(scenario.settings.broker_url).flushdb()  # queued tasks, chord state and results: gone
+    lost = time.monotonic()
+    execution = runner.wait(execution_id)
+    with capsys.disabled():
+        print(
+            f"\n[fault 10] Redis data lost mid-run: {execution.overall_status} {time.monotonic() - lost:.1f} s "
+            f"later: {execution.error_summary}"
+        )
+    assert execution.overall_status == "failed"
+    assert "deadline exceeded" in (execution.error_summary or "")
+    assert execution.duration_seconds < 20
+    assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
