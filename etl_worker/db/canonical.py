@@ -156,6 +156,9 @@ def load_canonical(conn: Connection, extraction_id: str, execution_id: str, sour
         "measurements": conn.execute(sa.text(_UPSERT_MEASUREMENTS), params).rowcount,
         "stats": conn.execute(sa.text(_UPSERT_STATS), params).rowcount,
     }
+    # The lineage joins read what was just written: plan them on fresh statistics (18 s -> 0.3 s for
+    # the four public sample files).
+    conn.execute(sa.text("ANALYZE prospect_core, prospect_grades, prospect_measurements, prospect_college_stats"))
     lineage = 0
     for table_name, (canonical_id, joins) in _LINEAGE_JOINS.items():
         sql = _LINEAGE.format(canonical_id=canonical_id, joins=joins)

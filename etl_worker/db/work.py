@@ -47,6 +47,12 @@ def replace_batch(
             copy_rows(conn, table, columns, (tuple(row.get(c) for c in columns) for row in batch_rows))
 
 
+def analyze(conn: Connection) -> None:
+    """Refresh the planner's statistics of the work tables: they were just filled by COPY, and without
+    statistics the planner picks nested loops that turn seconds into minutes."""
+    conn.execute(sa.text(f"ANALYZE {', '.join(t.name for t in (*WORK_TABLES, work_links, quarantined_records))}"))
+
+
 def record_batch(conn: Connection, **values: Any) -> None:
     """Upsert one row of the batch ledger: (extraction, source, batch) -> status and counts.
 

@@ -32,6 +32,7 @@ def merge(
     methods: dict[str, int] = {}
     with transaction(settings.database_url) as conn:
         work.clear_resolution(conn, extraction_id)
+        work.analyze(conn)
         untrusted = work.untrusted_ids(conn, extraction_id, sources)
         for page in work.prospect_blocks(conn, extraction_id, sources):
             links: list[dict[str, Any]] = []
