@@ -235,3 +235,64 @@ def test_redis_data_lost_mid_run_fails_the_run_at_its_deadline(scenario, capsys)
     assert "deadline exceeded" in (execution.error_summary or "")
     assert execution.duration_seconds < 20
     assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
+
+
+@pytest.mark.worker_env(SHORT_VISIBILITY)
+def test_soak_twenty_extractions_under_random_faults_lose_and_double_nothing(scenario, capsys):  # type: ignore[no-untyped-def]
+    """Faults 1 (child killed), 2 (worker killed), 9 (Redis paused), 11 (backend terminated), one per run."""
+    import random
+
+    from etl_worker.tracking.listener import redis_client
+
+    seed = int(os.environ.get("ETL_SOAK_SEED", random.SystemRandom().randrange(10_000)))
+    rng = random.Random(seed)
+    runner = orchestrator(scenario)
+    expected = {"pff": 10, "yahoo": 12}
+    worst, outcomes = 0.0, []
+    for run in range(20):
+        fault = rng.choice(["child", "worker", "pause", "backend"])
+        for leftover in scenario.faults.iterdir():
+            leftover.unlink()
+        scenario.arm(
+            "pg_hold_transform" if fault == "backend" else "transform_hang", "" if fault == "backend" else "30"
+        )
+        execution_id = runner.start_extraction(stage_fixtures(scenario.settings, tuple(expected)))
+        if fault == "backend":
+            pid_file = scenario.faults / "pg_hold_transform.pid"
+            pid = int(wait_for(lambda f=pid_file: f.exists() and f.read_text(), 60, "the held transform"))
+            scenario.scalar("SELECT pg_terminate_backend(:pid)", pid=pid)
+            (scenario.faults / "pg_hold_transform.go").write_text("")
+        else:
+            victim = scenario.faults / "victim.pid"
+            pid = int(wait_for(lambda v=victim: v.exists() and v.read_text(), 60, "a hanging transform"))
+            if fault == "child":
+                os.kill(pid, signal.SIGKILL)
+            elif fault == "worker":
+                dead = _worker_of(scenario, pid)
+                scenario.procs.stop(dead, sig=signal.SIGKILL)
+                scenario.procs.start_worker(dead)
+            else:
+                redis_client(scenario.settings.broker_url).execute_command("CLIENT", "PAUSE", "2000")
+                os.kill(pid, signal.SIGKILL)
+        faulted = time.monotonic()
+        execution = runner.wait(execution_id)
+        worst = max(worst, time.monotonic() - faulted)
+        outcomes.append((fault, execution.overall_status))
+        assert execution.overall_status == "success", (seed, run, fault, execution.error_summary)
+    loaded = scenario.scalar("SELECT count(*) FROM extraction_loads")
+    grades = scenario.scalar("SELECT count(*) FROM prospect_grades")
+    lineage = scenario.scalar(
+        "SELECT count(DISTINCT (extraction_id, source, staging_row)) FROM data_lineage "
+        "WHERE canonical_table = 'prospect_core'"
+    )
+    lineage_rows = scenario.scalar("SELECT count(*) FROM data_lineage WHERE canonical_table = 'prospect_core'")
+    lost = 20 * sum(expected.values()) - lineage
+    duplicated = lineage_rows - lineage
+    with capsys.disabled():
+        faults = {f: sum(1 for o in outcomes if o[0] == f) for f in ("child", "worker", "pause", "backend")}
+        print(
+            f"\n[fault 15] soak seed {seed}: 20 runs {faults}: lost={lost} duplicated={duplicated} "
+            f"worst recovery {worst:.1f} s"
+        )
+    assert loaded == 20 and lost == 0 and duplicated == 0
+    assert grades == 2 * 10 + 12  # two PFF grades per PFF row, one Yahoo rank per row: updated, never doubled
