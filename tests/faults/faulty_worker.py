@@ -7,9 +7,12 @@ sees it, so a fault happens once and the redelivered task runs clean:
   number of seconds in the file (long enough to be killed).
 - ``load_exit_after_commit``: the first load commits, then its process exits before the task is acked.
 - ``load_poison`` (never claimed): every load of the extraction named in the file kills its process.
+- ``transform_duplicate``: the first transform batch publishes a second copy of its own message (same
+  task id, same chord), as the broker does when a task outlives the visibility timeout, and keeps
+  running while the copy runs too.
 - ``pg_hold_transform`` / ``pg_hold_load``: inside its transaction, the first transform batch (load)
-  writes its PostgreSQL backend pid to ``<name>.pid`` and waits for ``<name>.go`` (the test terminates
-  that backend in between).
+  writes its PostgreSQL backend pid to ``<name>.pid`` (its own to ``<name>.os_pid``) and waits for
+  ``<name>.go`` (the test terminates that backend, or kills the process, in between).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def _claim(name: str) -> str | None:
 def _hold(name: str, conn: Any) -> None:
     if _claim(name) is None:
         return
+    (FAULTS / f"{name}.os_pid").write_text(str(os.getpid()))
     (FAULTS / f"{name}.pid").write_text(str(conn.connection.dbapi_connection.get_backend_pid()))
     until = time.monotonic() + 30
     while not (FAULTS / f"{name}.go").exists() and time.monotonic() < until:
@@ -41,6 +45,7 @@ def _hold(name: str, conn: Any) -> None:
 
 
 def install() -> None:
+    from celery import current_task
     from celery.exceptions import SoftTimeLimitExceeded
 
     from etl_worker.db import canonical, work
@@ -49,6 +54,11 @@ def install() -> None:
     original_transform, original_load = transform.transform, load.load
 
     def hanging_transform(*args: Any, **kwargs: Any) -> Any:
+        if _claim("transform_duplicate") is not None:
+            task = current_task
+            task.signature_from_request(task.request).apply_async()
+            (FAULTS / "duplicated").write_text(task.request.id)
+            time.sleep(2)
         seconds = _claim("transform_hang")
         if seconds is not None:
             (FAULTS / "victim.pid").write_text(str(os.getpid()))

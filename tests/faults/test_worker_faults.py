@@ -296,3 +296,38 @@ def test_soak_twenty_extractions_under_random_faults_lose_and_double_nothing(sce
         )
     assert loaded == 20 and lost == 0 and duplicated == 0
     assert grades == 2 * 10 + 12  # two PFF grades per PFF row, one Yahoo rank per row: updated, never doubled
+
+
+def test_a_batch_delivered_twice_while_running_is_harmless(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    """What Redis does to a task that outlives the visibility timeout (the configuration refuses a
+    timeout shorter than a task's time limit, so here the second copy is published by the task itself)."""
+    scenario.arm("transform_duplicate")
+    started = time.monotonic()
+    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    duplicated = (scenario.faults / "duplicated").read_text()
+    with capsys.disabled():
+        print(f"\n[fault 3] a batch delivered twice: {execution.overall_status} in {time.monotonic() - started:.1f} s")
+    assert execution.overall_status == "success"
+    assert scenario.scalar("SELECT deliveries FROM task_deliveries WHERE task_id = :t", t=duplicated) == 2
+    assert_invariants(scenario, execution, baseline)
+
+
+def test_a_worker_killed_inside_the_load_transaction_rolls_back_and_the_load_is_redone(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    scenario.arm("pg_hold_load")
+    runner = orchestrator(scenario)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    os_pid = scenario.faults / "pg_hold_load.os_pid"
+    wait_for(lambda: (scenario.faults / "pg_hold_load.pid").exists(), 60, "the load to hold its transaction")
+    # Mid-transaction: the ledger row is claimed and prospects are written, nothing is committed.
+    killed = time.monotonic()
+    os.kill(int(os_pid.read_text()), signal.SIGKILL)
+    execution = runner.wait(execution_id)
+    with capsys.disabled():
+        print(
+            f"\n[fault 4] pool child SIGKILLed inside the load transaction: {execution.overall_status}, "
+            f"recovered in {time.monotonic() - killed:.1f} s"
+        )
+    assert execution.overall_status == "success"
+    load = next(p for p in execution.phases if p.phase == "load")
+    assert "note" not in load.details  # the redelivered load did the loading: the first one left nothing
+    assert_invariants(scenario, execution, baseline)
