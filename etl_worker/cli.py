@@ -438,26 +438,15 @@ def _render_execution(e: ETLExecution) -> None:
             info[:90],
         )
     console.print(phases)
-    per_source: dict[str, dict[str, Any]] = {}
-    for t in e.transformers:
-        s = per_source.setdefault(
-            t.transformer_type, {"batches": 0, "processed": 0, "failed": 0, "status": set(), "hosts": set()}
-        )
-        s["batches"] += 1
-        s["processed"] += t.records_processed
-        s["failed"] += t.records_failed
-        s["status"].add(t.status)
-        if t.hostname:
-            s["hosts"].add(t.hostname)
     table = Table("transformer", "batches", "records", "quarantined", "status", "workers")
-    for name, s in sorted(per_source.items()):
+    for name, s in e.transformer_summary().items():
         table.add_row(
             name,
             str(s["batches"]),
             str(s["processed"]),
             str(s["failed"]),
-            ",".join(sorted(s["status"])),
-            ", ".join(sorted(s["hosts"])),
+            ",".join(sorted(s["statuses"])),
+            ", ".join(sorted(s["workers"])),
         )
     console.print(table)
 

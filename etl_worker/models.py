@@ -147,6 +147,24 @@ class ETLExecution:
     quality_score: float | None = None
     error_summary: str | None = None
 
+    def transformer_summary(self) -> dict[str, dict[str, Any]]:
+        """Per source: batches, records processed and quarantined, statuses, errors and workers."""
+        summary: dict[str, dict[str, Any]] = {}
+        for t in self.transformers:
+            entry = summary.setdefault(
+                t.transformer_type,
+                {"batches": 0, "processed": 0, "failed": 0, "statuses": set(), "errors": set(), "workers": set()},
+            )
+            entry["batches"] += 1
+            entry["processed"] += t.records_processed
+            entry["failed"] += t.records_failed
+            entry["statuses"].add(str(t.status))
+            if t.error_message:
+                entry["errors"].add(t.error_message)
+            if t.hostname:
+                entry["workers"].add(t.hostname)
+        return dict(sorted(summary.items()))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "execution_id": self.execution_id,

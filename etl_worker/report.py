@@ -115,18 +115,6 @@ def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
 def render(execution: ETLExecution, metrics: list[dict[str, Any]], quarantine: list[tuple[str, str, int]]) -> str:
     """The report page for ``execution`` with its quality metrics and quarantine counts."""
     bars = timeline_bars(execution)
-    per_source: dict[str, dict[str, Any]] = {}
-    for t in execution.transformers:
-        entry = per_source.setdefault(
-            t.transformer_type, {"batches": 0, "processed": 0, "failed": 0, "errors": set(), "workers": set()}
-        )
-        entry["batches"] += 1
-        entry["processed"] += t.records_processed
-        entry["failed"] += t.records_failed
-        if t.error_message:
-            entry["errors"].add(t.error_message)
-        if t.hostname:
-            entry["workers"].add(t.hostname)
     transformer_rows = [
         [
             escape(name),
@@ -136,7 +124,7 @@ def render(execution: ETLExecution, metrics: list[dict[str, Any]], quarantine: l
             escape(", ".join(sorted(e["workers"]))),
             escape("; ".join(sorted(e["errors"]))),
         ]
-        for name, e in sorted(per_source.items())
+        for name, e in execution.transformer_summary().items()
     ]
     metric_rows = [
         [

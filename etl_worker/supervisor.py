@@ -14,15 +14,16 @@ from pathlib import Path
 class ProcessGroup:
     """Named ``etl-worker`` subprocesses, each in its own session, logging to ``log_dir``."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, command: tuple[str, ...] | None = None) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.command = command or (sys.executable, "-m", "etl_worker.cli")
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         with (self.log_dir / f"{name}.log").open("ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "etl_worker.cli", *args],
+                [*self.command, *args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

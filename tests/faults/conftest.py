@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,26 +18,11 @@ from tests.helpers import canonical_snapshot, stage_fixtures, wait_for
 ROOT = Path(__file__).parents[2]
 
 
-class FaultyGroup(ProcessGroup):
-    """Workers started through the fault-hook wrapper."""
-
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        with (self.log_dir / f"{name}.log").open("ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.faults.faulty_worker", *args],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=ROOT,
-            )
-        self.procs[name] = proc
-        return proc
+FAULTY = (sys.executable, "-m", "tests.faults.faulty_worker")  # etl-worker with the fault hooks
 
 
 class Scenario:
-    def __init__(self, settings, procs: FaultyGroup, faults: Path) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, settings, procs: ProcessGroup, faults: Path) -> None:  # type: ignore[no-untyped-def]
         self.settings = settings
         self.procs = procs
         self.faults = faults
@@ -75,7 +59,7 @@ def _drop(url: str) -> None:
     engine.dispose()
 
 
-def _start(settings, tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[FaultyGroup, Path]:  # type: ignore[no-untyped-def]
+def _start(settings, tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[ProcessGroup, Path]:  # type: ignore[no-untyped-def]
     from etl_worker.celery_app import app
 
     faults = tmp / "faults"
@@ -89,7 +73,7 @@ def _start(settings, tmp: Path, extra_env: dict[str, str] | None = None) -> tupl
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
-    procs = FaultyGroup(env, tmp)
+    procs = ProcessGroup(env, tmp, FAULTY)
     nodes = {procs.start_worker("w1"), procs.start_worker("w2")}
     procs.start("listener", "listener")
 
