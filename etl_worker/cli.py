@@ -166,6 +166,24 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
 
 @main.command()
 @click.argument("execution_id")
+@friendly
+def cancel(execution_id: str) -> None:
+    """Stop a run on every worker; nothing of it reaches the canonical tables."""
+    from etl_worker.orchestrator import ETLOrchestrator
+    from etl_worker.tracking.history import get_execution
+
+    settings = _settings()
+    execution_id = _uuid(execution_id, "execution id")
+    if get_execution(settings, execution_id) is None:
+        raise ConfigurationError(f"execution {execution_id} does not exist")
+    if ETLOrchestrator(settings=settings).cancel(execution_id):
+        click.echo(f"execution {execution_id} cancelled")
+    else:
+        click.echo(f"execution {execution_id} had already ended; its tasks were revoked anyway")
+
+
+@main.command()
+@click.argument("execution_id")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def status(execution_id: str, as_json: bool) -> None:

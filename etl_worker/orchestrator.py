@@ -87,6 +87,22 @@ class ETLOrchestrator:
         """Run the whole pipeline for one extraction and return its execution, as recorded."""
         return self.wait(self.start_extraction(extraction_id, transformer_types))
 
+    def cancel(self, execution_id: str) -> bool:
+        """Stop a run: record it failed ("cancelled by operator") and revoke every one of its tasks.
+
+        Queued and reserved tasks are dropped by the workers; running ones are terminated; a task that
+        starts anyway finds its execution over in PostgreSQL and does nothing. Returns False when the
+        execution had already ended.
+        """
+        from etl_worker.celery_app import app
+
+        with transaction(self.settings.database_url) as conn:
+            cancelled = tracking.finish_execution(conn, execution_id, "failed", error_summary="cancelled by operator")
+            plan = tracking.planned_batches(conn, execution_id)
+        batches = [(source, n) for source, count in plan.items() for n in range(count)]
+        app.control.revoke(execution_task_ids(execution_id, batches), terminate=True, signal="SIGKILL")
+        return cancelled
+
     def get_execution_history(self, limit: int = 10) -> list[ETLExecution]:
         return history.get_history(self.settings, limit)
 

@@ -341,6 +341,7 @@ etl_executions = sa.Table(
     sa.Column("quality_score", sa.Float),
     sa.Column("error_summary", sa.Text),
     sa.Column("hostname", sa.Text),
+    sa.Column("planned_batches", JSONB),
     sa.Index(
         "uq_etl_executions_active_extraction",
         "extraction_id",

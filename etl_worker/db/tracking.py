@@ -78,6 +78,20 @@ def execution_status(conn: Connection, execution_id: str, *, lock: bool = False)
     return conn.execute(stmt).scalar_one_or_none()
 
 
+def set_plan(conn: Connection, execution_id: str, batches: dict[str, int]) -> None:
+    """Record how many transform batches each source was cut into."""
+    conn.execute(
+        sa.update(etl_executions).where(etl_executions.c.execution_id == execution_id).values(planned_batches=batches)
+    )
+
+
+def planned_batches(conn: Connection, execution_id: str) -> dict[str, int]:
+    plan = conn.execute(
+        sa.select(etl_executions.c.planned_batches).where(etl_executions.c.execution_id == execution_id)
+    ).scalar_one_or_none()
+    return dict(plan or {})
+
+
 def mark_running(conn: Connection, execution_id: str) -> bool:
     """pending -> running; False when the execution is no longer pending."""
     return bool(

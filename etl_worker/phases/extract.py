@@ -69,6 +69,10 @@ def start_execution(
             message = f"extraction {extraction_id} has no staged rows for {', '.join(sources)}"
             tracking.finish_execution(conn, execution_id, ETLStatus.FAILED, error_summary=message)
             return Started(execution_id, ETLStatus.FAILED, message)
+        plan: dict[str, int] = {}
+        for batch in batches:
+            plan[batch.source] = plan.get(batch.source, 0) + 1
+        tracking.set_plan(conn, execution_id, plan)
     ctx = {
         "execution_id": execution_id,
         "extraction_id": extraction_id,

@@ -1,4 +1,4 @@
-"""Bounded deliveries: a task whose worker dies every time it runs it is given up, not run forever."""
+"""Before a task runs: is its execution still active, and has its worker not died on it too often?"""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ from etl_worker.settings import Settings
 
 
 def refusal(settings: Settings, task_id: str, retry: int, execution_id: str) -> str | None:
-    """Count this delivery in PostgreSQL; None if the task may run, else why it must not."""
+    """Count this delivery in PostgreSQL; None if the task may run, else why it must not.
+
+    A task of a cancelled, timed-out or finished execution does not run; a task whose worker died on
+    each of its last deliveries is given up rather than run forever.
+    """
     with transaction(settings.database_url) as conn:
+        status = tracking.execution_status(conn, execution_id)
         deliveries = tracking.count_delivery(conn, task_id, retry, execution_id)
+    if status not in ("pending", "running"):
+        return f"not run: the execution is {status}"
     if deliveries > settings.max_deliveries:
         return f"given up after {deliveries - 1} deliveries: its worker died every time"
     return None

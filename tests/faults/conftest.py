@@ -59,7 +59,9 @@ def _drop(url: str) -> None:
     engine.dispose()
 
 
-def _start(settings, tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[ProcessGroup, Path]:  # type: ignore[no-untyped-def]
+def _start(
+    settings, tmp: Path, extra_env: dict[str, str] | None = None, probe_app: bool = True
+) -> tuple[ProcessGroup, Path]:  # type: ignore[no-untyped-def]
     from etl_worker.celery_app import app
 
     faults = tmp / "faults"
@@ -81,7 +83,17 @@ def _start(settings, tmp: Path, extra_env: dict[str, str] | None = None) -> tupl
         replies = app.control.ping(timeout=0.5) or []
         return nodes <= {name for reply in replies for name in reply}
 
-    wait_for(ready, 60, "both workers to answer a ping")
+    if probe_app:  # this process's app speaks to the run's broker
+        wait_for(ready, 60, "both workers to answer a ping")
+    else:
+        wait_for(
+            lambda: all(
+                f"{n.split('@')[0]}@" in procs.log(n.split("@")[0]) and " ready." in procs.log(n.split("@")[0])
+                for n in nodes
+            ),
+            60,
+            "both workers to be ready",
+        )
     wait_for(lambda: "listener ready" in procs.log("listener"), 30, "the listener")
     return procs, faults
 

@@ -1,7 +1,8 @@
 """task deliveries
 
 Counts how often each task was handed to a worker, so a task that kills its worker every time is
-given up after a bounded number of deliveries.
+given up after a bounded number of deliveries; keeps each execution's planned batches, so every task
+of a run can be named (and revoked) from PostgreSQL.
 
 Revision ID: 0003
 Revises: 0002
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0003"
 down_revision = "0002"
@@ -31,8 +33,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("task_id", "retry", name=op.f("pk_task_deliveries")),
     )
     op.create_index(op.f("ix_task_deliveries_execution_id"), "task_deliveries", ["execution_id"], unique=False)
+    op.add_column(
+        "etl_executions", sa.Column("planned_batches", postgresql.JSONB(astext_type=sa.Text()), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("etl_executions", "planned_batches")
     op.drop_index(op.f("ix_task_deliveries_execution_id"), table_name="task_deliveries")
     op.drop_table("task_deliveries")
