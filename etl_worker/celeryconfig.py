@@ -38,6 +38,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": broker_transport,
         "result_backend_transport_options": transport,
         "broker_connection_retry_on_startup": True,
+        # A Redis restart must not turn a finished task into a failed one because its result could
+        # not be stored for a moment: retry result writes (up to ~30 s) instead.
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 20,
+        "result_backend_base_sleep_between_retries_ms": 100,
+        "result_backend_max_sleep_between_retries_ms": 5000,
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,

