@@ -10,6 +10,10 @@ sees it, so a fault happens once and the redelivered task runs clean:
 - ``transform_duplicate``: the first transform batch publishes a second copy of its own message (same
   task id, same chord), as the broker does when a task outlives the visibility timeout, and keeps
   running while the copy runs too.
+- ``load_duplicate``: the first load publishes a second copy of its own message and holds its transaction
+  open for 2 s, so the two copies load at the same time.
+- ``transform_retriable_error`` (never claimed): every transform batch of the source named in the file
+  fails with a passing (retriable) error, on every try.
 - ``pg_hold_transform`` / ``pg_hold_load``: inside its transaction, the first transform batch (load)
   writes its PostgreSQL backend pid to ``<name>.pid`` (its own to ``<name>.os_pid``) and waits for
   ``<name>.go`` (the test terminates that backend, or kills the process, in between).
@@ -49,6 +53,7 @@ def install() -> None:
     from celery.exceptions import SoftTimeLimitExceeded
 
     from etl_worker.db import canonical, work
+    from etl_worker.errors import RetriableError
     from etl_worker.phases import load, transform
 
     original_transform, original_load = transform.transform, load.load
@@ -59,6 +64,9 @@ def install() -> None:
             task.signature_from_request(task.request).apply_async()
             (FAULTS / "duplicated").write_text(task.request.id)
             time.sleep(2)
+        failing = FAULTS / "transform_retriable_error"
+        if failing.exists() and failing.read_text() == args[2].source:
+            raise RetriableError(f"injected: {args[2].source} keeps failing")
         seconds = _claim("transform_hang")
         if seconds is not None:
             (FAULTS / "victim.pid").write_text(str(os.getpid()))
@@ -87,6 +95,9 @@ def install() -> None:
 
     def held_load(conn: Any, *args: Any, **kwargs: Any) -> Any:
         _hold("pg_hold_load", conn)
+        if _claim("load_duplicate") is not None:
+            current_task.signature_from_request(current_task.request).apply_async()
+            time.sleep(2)
         return original_load_canonical(conn, *args, **kwargs)
 
     transform.transform = hanging_transform

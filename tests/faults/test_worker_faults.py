@@ -451,3 +451,35 @@ def test_redis_restarted_mid_run_workers_reconnect_and_the_run_completes(templat
         server.terminate()
         server.wait(10)
         _drop(url)
+
+
+def test_two_copies_of_one_load_at_the_same_time_write_once_without_deadlock(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    scenario.arm("load_duplicate")
+    started = time.monotonic()
+    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    with capsys.disabled():
+        print(
+            f"\n[fault 6] two copies of the load at once: {execution.overall_status} "
+            f"in {time.monotonic() - started:.1f} s"
+        )
+    assert execution.overall_status == "success"
+    load_task = next(p.task_id for p in execution.phases if p.phase == "load")
+    assert scenario.scalar("SELECT deliveries FROM task_deliveries WHERE task_id = :t", t=load_task) == 2
+    assert_invariants(scenario, execution, baseline)
+
+
+@pytest.mark.worker_env({"ETL_MAX_RETRIES": "2"})
+def test_a_transformer_failing_on_every_try_gives_partial_success_and_leaves_canonical_alone(scenario, capsys):  # type: ignore[no-untyped-def]
+    scenario.arm("transform_retriable_error", "pff")
+    started = time.monotonic()
+    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    with capsys.disabled():
+        print(
+            f"\n[fault 7] pff failing on every try: {execution.overall_status} in {time.monotonic() - started:.1f} s: "
+            f"{execution.error_summary}"
+        )
+    assert execution.overall_status == "partial_success"
+    pff = [t for t in execution.transformers if t.transformer_type == "pff"]
+    assert pff and all(t.status == "failed" and "gave up" in (t.error_message or "") for t in pff)
+    assert scenario.scalar("SELECT count(*) FROM data_lineage WHERE source = 'pff'") == 0
+    assert scenario.scalar("SELECT count(*) FROM data_lineage WHERE source = 'nfl'") > 0
