@@ -137,6 +137,7 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     from etl_worker.db.engine import check_reachable, transaction
     from etl_worker.orchestrator import ETLOrchestrator
     from etl_worker.sources import get_source
+    from etl_worker.tracking.listener import check_reachable as check_redis
 
     settings = _settings()
     extraction_id = _uuid(extraction_id, "extraction id")
@@ -145,6 +146,9 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     check_reachable(settings.database_url)
     with transaction(settings.database_url) as conn:
         staging.extraction_state(conn, extraction_id)
+    check_redis(settings.broker_url)
+    if settings.result_backend != settings.broker_url:
+        check_redis(settings.result_backend)
     orchestrator = ETLOrchestrator(
         max_records_per_batch=settings.max_records_per_batch,
         timeout_seconds=settings.timeout_seconds,
@@ -171,11 +175,13 @@ def cancel(execution_id: str) -> None:
     """Stop a run on every worker; nothing of it reaches the canonical tables."""
     from etl_worker.orchestrator import ETLOrchestrator
     from etl_worker.tracking.history import get_execution
+    from etl_worker.tracking.listener import check_reachable as check_redis
 
     settings = _settings()
     execution_id = _uuid(execution_id, "execution id")
     if get_execution(settings, execution_id) is None:
         raise ConfigurationError(f"execution {execution_id} does not exist")
+    check_redis(settings.broker_url)
     if ETLOrchestrator(settings=settings).cancel(execution_id):
         click.echo(f"execution {execution_id} cancelled")
     else:

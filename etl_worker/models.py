@@ -39,7 +39,6 @@ class ETLStatus(StrEnum):
 
 
 RUNNING = "running"
-PENDING = "pending"
 TERMINAL_STATUSES = frozenset(s.value for s in ETLStatus)
 
 

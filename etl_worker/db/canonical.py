@@ -181,12 +181,6 @@ def refresh_view(conn: Connection, view: str) -> None:
     conn.execute(sa.text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view}"))
 
 
-def table_counts(conn: Connection) -> dict[str, int]:
-    """Row counts of the canonical tables (reports and tests)."""
-    names = ("prospect_core", "prospect_grades", "prospect_measurements", "prospect_college_stats", "data_lineage")
-    return {name: conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() for name in names}
-
-
 def view_rows(conn: Connection, view: str, limit: int = 10) -> list[dict[str, Any]]:
     """The first rows of an analytics view, for reports."""
     if view not in VIEWS:

@@ -47,6 +47,16 @@ def test_unreachable_database_shows_host_not_password():
     assert "s3cret" not in result.stderr + result.stdout
 
 
+def test_unreachable_broker_shows_host_not_password(settings):
+    from etl_worker.ingest import ingest_file
+
+    extraction_id, _ = ingest_file(settings, "yahoo", FIXTURES / "yahoo.csv")
+    env = {"ETL_DATABASE_URL": settings.database_url, "ETL_BROKER_URL": "redis://ops:s3cret@127.0.0.1:1/0"}
+    result = etl("run", extraction_id, env=env)
+    _one_line_error(result, "cannot reach Redis at redis://ops:***@127.0.0.1:1/0")
+    assert "s3cret" not in result.stderr + result.stdout
+
+
 def test_unknown_extraction_and_execution(settings):
     env = {"ETL_DATABASE_URL": settings.database_url}
     _one_line_error(etl("run", "7d1f5e0c-0000-4000-8000-000000000000", env=env), "does not exist")
