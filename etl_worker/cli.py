@@ -254,6 +254,32 @@ def summary(as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def alerts(limit: int, as_json: bool) -> None:
+    """The most recent alerts, newest first, with where each was delivered."""
+    from etl_worker.alerts import payload, recent
+
+    found = recent(_settings(), limit)
+    if as_json:
+        _print_json([{**payload(a), "deliveries": a["deliveries"]} for a in found])
+        return
+    table = Table("when", "severity", "rule", "scope", "execution", "message", "delivered")
+    for a in found:
+        table.add_row(
+            f"{a['created_at']:%Y-%m-%d %H:%M:%S}",
+            a["severity"],
+            a["rule"],
+            a["scope"],
+            a["execution_id"][:8],
+            a["message"][:80],
+            ", ".join(f"{sink}: {state[:40]}" for sink, state in sorted(a["deliveries"].items())),
+        )
+    console.print(table)
+
+
+@main.command()
 @click.argument("execution_id")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Default: execution-<id>.html")
 @friendly
@@ -417,14 +443,15 @@ def follow(settings: Settings, execution_id: str) -> None:
 
     from etl_worker.db import tracking
     from etl_worker.db.engine import transaction
+    from etl_worker.deadlines import expire_overdue
 
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("running", total=None)
         while True:
+            expire_overdue(settings.database_url)
             with transaction(settings.database_url) as conn:
-                tracking.fail_overdue(conn)
                 state = tracking.progress(conn, execution_id)
             rate = state["rows"] / max(time.monotonic() - started, 1e-6)
             bar.update(

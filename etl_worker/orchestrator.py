@@ -10,9 +10,10 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
+from etl_worker.deadlines import expire_overdue
 from etl_worker.errors import FatalError
 from etl_worker.models import TERMINAL_STATUSES, ETLExecution, TransformerType
-from etl_worker.pipeline import execution_task_ids
+from etl_worker.pipeline import alert_signature, execution_task_ids
 from etl_worker.settings import Settings
 from etl_worker.tasks import run_extraction
 from etl_worker.tracking import history
@@ -63,8 +64,8 @@ class ETLOrchestrator:
     def wait(self, execution_id: str, poll_seconds: float = 0.25) -> ETLExecution:
         """Block until the execution has an outcome (or has passed its deadline), then return it."""
         while True:
+            expire_overdue(self.settings.database_url)
             with transaction(self.settings.database_url) as conn:
-                tracking.fail_overdue(conn)
                 status = tracking.execution_status(conn, execution_id)
             if status is None:
                 raise FatalError(f"execution {execution_id} does not exist")
@@ -101,6 +102,8 @@ class ETLOrchestrator:
             plan = tracking.planned_batches(conn, execution_id)
         batches = [(source, n) for source, count in plan.items() for n in range(count)]
         app.control.revoke(execution_task_ids(execution_id, batches), terminate=True, signal="SIGKILL")
+        if cancelled:
+            alert_signature(execution_id, "cancel").apply_async()
         return cancelled
 
     def get_execution_history(self, limit: int = 10) -> list[ETLExecution]:

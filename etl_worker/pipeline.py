@@ -1,6 +1,6 @@
 """The canvas of one execution, built by one pure function (no broker needed to build or inspect it).
 
-    extract -> chord([transform(source, batch) ...], validate) -> merge -> load -> publish
+    extract -> chord([transform(source, batch) ...], validate) -> merge -> load -> publish -> alert
 
 Every task id is derived from the execution id, so enqueuing the same execution twice gives the same
 task ids: tracking records and the batch ledger then see one task, not two.
@@ -28,7 +28,7 @@ def task_id(execution_id: str, *parts: object) -> str:
 
 def execution_task_ids(execution_id: str, batches: Iterable[tuple[str, int]]) -> list[str]:
     """The task ids of an execution's steps, given the (source, batch number) pairs it may have planned."""
-    phases = [task_id(execution_id, p) for p in ("extract", "validate", "merge", "load", "publish")]
+    phases = [task_id(execution_id, p) for p in ("extract", "validate", "merge", "load", "publish", "alert")]
     return phases + [task_id(execution_id, "transform", source, batch_no) for source, batch_no in batches]
 
 
@@ -49,4 +49,10 @@ def build_pipeline(ctx: dict[str, Any], plan: list[Batch]) -> Signature:
         _step("merge", task_id(eid, "merge"), ctx=ctx),
         _step("load", task_id(eid, "load"), ctx=ctx),
         _step("publish", task_id(eid, "publish"), ctx=ctx),
+        _step("alert", task_id(eid, "alert"), execution_id=eid),
     )
+
+
+def alert_signature(execution_id: str, reason: str) -> Signature:
+    """Evaluate the alerts of an execution that ended outside its chain (cancelled, past its deadline)."""
+    return _step("alert", task_id(execution_id, "alert", reason), execution_id=execution_id)

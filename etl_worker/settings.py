@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from etl_worker.errors import ConfigurationError
 
@@ -23,6 +24,49 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, got {value}")
     return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    return value
+
+
+def _webhook(env: Mapping[str, str]) -> str | None:
+    url = env.get("ETL_ALERT_WEBHOOK_URL") or None
+    if url is not None:
+        parsed = urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigurationError(f"ETL_ALERT_WEBHOOK_URL must be an http(s) URL, got {url!r}")
+    return url
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """Where alerts go and when they fire (see ``etl_worker.alerts``)."""
+
+    webhook_url: str | None = None
+    min_quality: float = 80.0  # quality score (0-100) under which a run alerts
+    volume_drop: float = 0.5  # a source's staged rows falling by more than this share (0-1)
+    slow_window: int = 20  # a run slower than the p95 of this many recent runs alerts
+    slow_min_runs: int = 5  # ... once there are at least this many to compare with
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What ``etl-worker beat`` runs, every so many seconds."""
+
+    staged_seconds: int = 60  # start extractions that are staged and were never run
+    settle_seconds: int = 30  # ... once no file was added to them for this long
+    prune_seconds: int = 24 * 3600  # prune history past its retention (after rolling it up)
+    retention_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -61,6 +105,8 @@ class Settings:
     visibility_timeout: int = 1125
     max_retries: int = 5
     max_deliveries: int = 3
+    alerting: Alerting = field(default_factory=Alerting)
+    schedule: Schedule = field(default_factory=Schedule)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +127,19 @@ class Settings:
             visibility_timeout=_int(env, "ETL_VISIBILITY_TIMEOUT", limits.longest() + max(60, limits.longest() // 4)),
             max_retries=_int(env, "ETL_MAX_RETRIES", cls.max_retries),
             max_deliveries=_int(env, "ETL_MAX_DELIVERIES", cls.max_deliveries),
+            alerting=Alerting(
+                webhook_url=_webhook(env),
+                min_quality=_float(env, "ETL_ALERT_MIN_QUALITY", Alerting.min_quality, 0, 100),
+                volume_drop=_float(env, "ETL_ALERT_VOLUME_DROP", Alerting.volume_drop, 0, 1),
+                slow_window=_int(env, "ETL_ALERT_SLOW_WINDOW", Alerting.slow_window),
+                slow_min_runs=_int(env, "ETL_ALERT_SLOW_MIN_RUNS", Alerting.slow_min_runs),
+            ),
+            schedule=Schedule(
+                staged_seconds=_int(env, "ETL_SCHEDULE_STAGED_SECONDS", Schedule.staged_seconds),
+                settle_seconds=_int(env, "ETL_SCHEDULE_SETTLE_SECONDS", Schedule.settle_seconds),
+                prune_seconds=_int(env, "ETL_SCHEDULE_PRUNE_SECONDS", Schedule.prune_seconds),
+                retention_days=_int(env, "ETL_HISTORY_RETENTION_DAYS", Schedule.retention_days),
+            ),
         )
         settings.check()
         return settings

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Task
 
+from etl_worker import alerts
 from etl_worker.celery_app import app, settings
 from etl_worker.errors import RetriableError
 from etl_worker.models import ETLPhase, PhaseStatus
@@ -157,3 +158,15 @@ def publish_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> d
         previous["run"],
         lambda: publish.publish(settings(), ctx, previous, self.request.hostname, self.request.id),
     )
+
+
+@app.task(name="etl.alert", bind=True, time_limit=LIMITS.publish)
+def alert_task(self: Task, previous: dict[str, Any] | None = None, *, execution_id: str) -> dict[str, Any]:
+    """Raise the alerts of a finished execution; a sink that failed is tried again with backoff."""
+    try:
+        return alerts.raise_alerts(settings(), execution_id)
+    except RetriableError as exc:
+        if self.request.retries < settings().max_retries:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        log.error("alerts not delivered", extra={"execution_id": execution_id, "error": str(exc)})
+        return {"error": str(exc)}

@@ -342,6 +342,9 @@ etl_executions = sa.Table(
     sa.Column("error_summary", sa.Text),
     sa.Column("hostname", sa.Text),
     sa.Column("planned_batches", JSONB),
+    # A replay is a new execution of the same extraction that reuses the work of an earlier one.
+    sa.Column("replay_of", UUID),
+    sa.Column("replay_from", sa.Text),
     sa.Index(
         "uq_etl_executions_active_extraction",
         "extraction_id",
@@ -399,4 +402,58 @@ etl_transformer_runs = sa.Table(
     sa.Column("hostname", sa.Text),
     sa.Column("error_message", sa.Text),
     sa.Column("updated_at", TS, nullable=False, server_default=_now()),
+)
+
+# --- operations: alerts, history rollups, the drop folder --------------------------------------
+
+etl_alerts = sa.Table(
+    "etl_alerts",
+    metadata,
+    sa.Column("alert_id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("execution_id", UUID, nullable=False),
+    sa.Column("extraction_id", UUID, nullable=False),
+    sa.Column("rule", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("created_at", TS, nullable=False, server_default=_now()),
+    # Per sink: "delivered", or the last delivery error.
+    sa.Column("deliveries", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.UniqueConstraint("execution_id", "rule", "scope"),
+    sa.Index("ix_etl_alerts_created_at", "created_at"),
+)
+
+# Per day (UTC, of the start), what pruned history said: kind is "execution" (name "all"), "phase"
+# (name = phase) or "source" (name = transformer type, one row per batch). Kept forever.
+etl_daily_rollups = sa.Table(
+    "etl_daily_rollups",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("runs", sa.Integer, nullable=False),
+    sa.Column("successes", sa.Integer, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("partials", sa.Integer, nullable=False),
+    sa.Column("timed_runs", sa.Integer, nullable=False),
+    sa.Column("duration_sum", sa.Float, nullable=False),
+    sa.Column("duration_p50", sa.Float),
+    sa.Column("duration_p95", sa.Float),
+    sa.Column("records", sa.BigInteger, nullable=False),
+    sa.Column("last_started_at", TS),
+)
+
+# Files taken from the drop folder, by content: a file is ingested once, whatever its name.
+dropped_files = sa.Table(
+    "dropped_files",
+    metadata,
+    sa.Column("sha256", sa.Text, primary_key=True),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # taking, enqueued, rejected
+    sa.Column("source", sa.Text),
+    sa.Column("extraction_id", UUID),
+    sa.Column("execution_id", UUID),
+    sa.Column("message", sa.Text),
+    sa.Column("seen_at", TS, nullable=False, server_default=_now()),
 )

@@ -15,8 +15,8 @@ from typing import Any
 
 import redis
 
-from etl_worker.db import tracking
 from etl_worker.db.engine import safe_url, transaction
+from etl_worker.deadlines import expire_overdue
 from etl_worker.errors import ConfigurationError, ETLError
 from etl_worker.settings import Settings
 from etl_worker.tracking.records import record_meta
@@ -86,11 +86,7 @@ class Listener:
         return len(values)
 
     def expire_overdue(self) -> list[str]:
-        with transaction(self.settings.database_url) as conn:
-            expired = tracking.fail_overdue(conn)
-        for execution_id in expired:
-            log.warning("execution passed its deadline", extra={"execution_id": execution_id})
-        return expired
+        return expire_overdue(self.settings.database_url)
 
     def run(self, stop: threading.Event, on_ready: Any = None) -> None:
         """Follow the backend until ``stop`` is set, reconnecting (and reconciling again) after faults."""

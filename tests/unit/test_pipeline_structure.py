@@ -41,9 +41,10 @@ def test_pipeline_is_extract_then_chord_of_every_batch_then_merge_load_publish()
     ]
     # Celery folds the steps after a chord into the chord's body: validate -> merge -> load -> publish.
     body = steps[1].body.tasks
-    assert [s.task for s in body] == ["etl.validate", "etl.merge", "etl.load", "etl.publish"]
+    assert [s.task for s in body] == ["etl.validate", "etl.merge", "etl.load", "etl.publish", "etl.alert"]
     assert body[0].kwargs["plan"] == [b.as_dict() for b in plan]
-    assert all(s.kwargs["ctx"] == CTX for s in [steps[0], *header, *body])
+    assert all(s.kwargs["ctx"] == CTX for s in [steps[0], *header, *body[:-1]])
+    assert body[-1].kwargs == {"execution_id": CTX["execution_id"]}
 
 
 def test_task_ids_are_stable_per_execution_so_a_second_enqueue_is_the_same_tasks():
@@ -51,7 +52,7 @@ def test_task_ids_are_stable_per_execution_so_a_second_enqueue_is_the_same_tasks
     first, second = build_pipeline(CTX, plan), build_pipeline(CTX, plan)
     ids = lambda c: [c.tasks[0].id, *(h.id for h in c.tasks[1].tasks), *(s.id for s in c.tasks[1].body.tasks)]  # noqa: E731
     assert ids(first) == ids(second)
-    assert len(set(ids(first))) == 6
+    assert len(set(ids(first))) == 7
     assert task_id("e-1", "extract") != task_id("e-2", "extract")
 
 

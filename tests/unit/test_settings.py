@@ -13,7 +13,7 @@ def test_shipped_visibility_timeout_exceeds_every_task_hard_time_limit():
 
     config = celery_config(Settings.from_env({}))
     limits = [task.time_limit for name, task in app.tasks.items() if name.startswith("etl.")]
-    assert len(limits) == 7 and all(limits)
+    assert len(limits) == 8 and all(limits)
     for key in ("broker_transport_options", "result_backend_transport_options"):
         assert config[key]["visibility_timeout"] > max(limits)
 
@@ -44,3 +44,12 @@ def test_a_bad_number_is_one_readable_error():
 def test_task_time_limits_can_be_capped_so_redelivery_comes_sooner():
     settings = Settings.from_env({"ETL_TASK_TIME_LIMIT": "5", "ETL_VISIBILITY_TIMEOUT": "10"})
     assert settings.task_limits.longest() == 5 and settings.visibility_timeout == 10
+
+
+def test_alert_settings_are_checked_with_one_readable_error():
+    settings = Settings.from_env({"ETL_ALERT_WEBHOOK_URL": "https://hooks.example/etl", "ETL_ALERT_MIN_QUALITY": "75"})
+    assert settings.alerting.webhook_url == "https://hooks.example/etl" and settings.alerting.min_quality == 75
+    with pytest.raises(ConfigurationError, match="ETL_ALERT_WEBHOOK_URL must be an http"):
+        Settings.from_env({"ETL_ALERT_WEBHOOK_URL": "hooks.example/etl"})
+    with pytest.raises(ConfigurationError, match="ETL_ALERT_VOLUME_DROP must be between 0 and 1"):
+        Settings.from_env({"ETL_ALERT_VOLUME_DROP": "50"})

@@ -1,0 +1,140 @@
+"""Operating the system on real workers: alerts to a real HTTP receiver, replay, retention, schedules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.faults.conftest import Scenario
+from tests.helpers import FIXTURES, stage_fixtures, wait_for
+
+
+class Receiver:
+    """A local webhook endpoint that keeps every JSON payload; it answers 500 to the first ``fail_first``."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.payloads: list[dict[str, Any]] = []
+        self.refused = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if receiver.refused < fail_first:
+                    receiver.refused += 1
+                    self.send_response(500)
+                else:
+                    receiver.payloads.append(body)
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def rules(self, execution_id: str) -> set[str]:
+        return {p["rule"] for p in self.payloads if p["execution_id"] == execution_id}
+
+
+RECEIVER = Receiver(fail_first=1)
+
+
+def orchestrator(scenario: Scenario):  # type: ignore[no-untyped-def]
+    from etl_worker.orchestrator import ETLOrchestrator
+
+    return ETLOrchestrator(max_records_per_batch=10, timeout_seconds=120, settings=scenario.settings)
+
+
+def _cli(scenario: Scenario, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "ETL_DATABASE_URL": scenario.settings.database_url}
+    env["ETL_BROKER_URL"] = scenario.settings.broker_url
+    return subprocess.run(
+        [sys.executable, "-m", "etl_worker.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def _short_pff(tmp_path: Path, rows: int) -> Path:
+    lines = (FIXTURES / "pff.csv").read_text().splitlines(keepends=True)
+    path = tmp_path / "pff_short.csv"
+    path.write_text("".join(lines[: rows + 1]))
+    return path
+
+
+@pytest.mark.worker_env(
+    {
+        "ETL_ALERT_WEBHOOK_URL": RECEIVER.url,
+        "ETL_ALERT_MIN_QUALITY": "99.9",
+        "ETL_ALERT_SLOW_MIN_RUNS": "3",
+        "ETL_MAX_RETRIES": "1",
+    }
+)
+def test_alerts_reach_a_real_webhook_once_per_rule_and_the_log(scenario, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    from etl_worker.ingest import ingest_file
+
+    runner = orchestrator(scenario)
+    quick = [runner.execute_extraction(stage_fixtures(scenario.settings, ("pff",))) for _ in range(3)]
+    assert all(e.overall_status == "success" for e in quick)
+
+    scenario.arm("transform_hang", "3")  # one batch sleeps 3 s: far slower than the runs before it
+    slow = runner.execute_extraction(stage_fixtures(scenario.settings, ("pff",)))
+    assert slow.overall_status == "success"
+
+    extraction, _ = ingest_file(scenario.settings, "pff", _short_pff(tmp_path, 3))  # 10 rows -> 3
+    shrunk = runner.execute_extraction(extraction)
+
+    scenario.arm("transform_retriable_error", "nfl")
+    partial = runner.execute_extraction(stage_fixtures(scenario.settings, ("pff", "nfl")))
+    assert partial.overall_status == "partial_success"
+
+    (scenario.faults / "victim.pid").unlink()
+    scenario.arm("transform_hang", "60")
+    cancelled = runner.start_extraction(stage_fixtures(scenario.settings, ("pff",)))
+    wait_for(lambda: (scenario.faults / "victim.pid").exists(), 30, "a batch to hang")
+    assert runner.cancel(cancelled)
+
+    expected = {
+        slow.execution_id: {"slow_run"},
+        shrunk.execution_id: {"volume_drop"},
+        partial.execution_id: {"partial_success", "low_quality"},
+        cancelled: {"run_failed"},
+    }
+
+    def arrived() -> bool:
+        return all(rules <= RECEIVER.rules(execution_id) for execution_id, rules in expected.items())
+
+    wait_for(arrived, 60, f"the alerts {expected} at the webhook")
+    assert RECEIVER.refused == 1  # the first POST got a 500; the alert came again and got through
+
+    drop = next(p for p in RECEIVER.payloads if p["rule"] == "volume_drop")
+    assert drop["scope"] == "pff" and drop["details"]["drop"] == 0.7 and drop["severity"] == "warning"
+    failed = next(p for p in RECEIVER.payloads if p["rule"] == "run_failed")
+    assert failed["severity"] == "critical" and "cancelled by operator" in failed["message"]
+    for e in quick:
+        assert not RECEIVER.rules(e.execution_id) - {"low_quality"}
+
+    # Evaluating a run again raises nothing new: one payload per (execution, rule, scope).
+    before = len(RECEIVER.payloads)
+    from etl_worker.pipeline import alert_signature
+
+    alert_signature(partial.execution_id, "again").apply_async().get(timeout=30)
+    assert len(RECEIVER.payloads) == before
+    keys = [(p["execution_id"], p["rule"], p["scope"]) for p in RECEIVER.payloads]
+    assert len(keys) == len(set(keys))
+
+    listed = json.loads(_cli(scenario, "alerts", "--limit", "100", "--json").stdout)
+    assert {(a["execution_id"], a["rule"]) for a in listed} >= {(k, r) for k, rs in expected.items() for r in rs}
+    assert all(a["deliveries"] == {"log": "delivered", "webhook": "delivered"} for a in listed)
+    logs = scenario.procs.log("w1") + scenario.procs.log("w2")
+    assert f"ALERT run_failed [all] run failed: cancelled by operator (execution {cancelled})" in logs
+    with capsys.disabled():
+        print(f"\n[alerts] {len(RECEIVER.payloads)} payloads: {sorted({p['rule'] for p in RECEIVER.payloads})}")
