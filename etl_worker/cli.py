@@ -23,7 +23,7 @@ from rich.table import Table
 
 from etl_worker.db.engine import safe_url
 from etl_worker.errors import ConfigurationError, ETLError, RetriableError
-from etl_worker.models import ETLExecution
+from etl_worker.models import PHASES, ETLExecution
 from etl_worker.settings import Settings
 
 console = Console()
@@ -190,6 +190,31 @@ def cancel(execution_id: str) -> None:
 
 @main.command()
 @click.argument("execution_id")
+@click.option("--from-phase", type=click.Choice(PHASES), help="Default: the first phase that did not succeed.")
+@click.option("--wait", is_flag=True, help="Wait for the outcome and print the execution.")
+@friendly
+def replay(execution_id: str, from_phase: str | None, wait: bool) -> None:
+    """Run EXECUTION_ID's extraction again from a phase, reusing the work of the phases before it."""
+    from etl_worker.orchestrator import ETLOrchestrator
+    from etl_worker.tracking.listener import check_reachable as check_redis
+
+    settings = _settings()
+    execution_id = _uuid(execution_id, "execution id")
+    check_redis(settings.broker_url)
+    orchestrator = ETLOrchestrator(timeout_seconds=settings.timeout_seconds, settings=settings)
+    new_id = orchestrator.replay(execution_id, from_phase)
+    if not wait:
+        click.echo(new_id)
+        return
+    follow(settings, new_id)
+    execution = orchestrator.wait(new_id)
+    _render_execution(execution)
+    if execution.overall_status == "failed":
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("execution_id")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def status(execution_id: str, as_json: bool) -> None:
@@ -217,7 +242,9 @@ def history(limit: int, as_json: bool) -> None:
     if as_json:
         _print_json([e.as_dict() for e in executions])
         return
-    table = Table("execution", "extraction", "status", "started", "seconds", "prospects", "quality", "error")
+    table = Table(
+        "execution", "extraction", "status", "started", "seconds", "prospects", "quality", "error", "replay of"
+    )
     for e in executions:
         table.add_row(
             e.execution_id,
@@ -228,6 +255,7 @@ def history(limit: int, as_json: bool) -> None:
             str(e.total_prospects_loaded),
             f"{e.quality_score:.1f}" if e.quality_score is not None else "",
             (e.error_summary or "")[:60],
+            f"{e.replay_of[:8]} from {e.replay_from}" if e.replay_of else "",
         )
     console.print(table)
 
@@ -478,6 +506,8 @@ def _render_execution(e: ETLExecution) -> None:
     )
     if e.error_summary:
         console.print(f"[{colour}]{e.error_summary}[/]", highlight=False)
+    if e.replay_of:
+        console.print(f"replay of execution {e.replay_of} from {e.replay_from} (earlier phases reused)")
     phases = Table("phase", "status", "seconds", "worker", "details / error")
     for p in e.phases:
         info = p.error_message or json.dumps(p.details, default=str)

@@ -30,6 +30,9 @@ class ETLPhase(StrEnum):
     PUBLISH = "publish"
 
 
+PHASES: tuple[str, ...] = tuple(p.value for p in ETLPhase)
+
+
 class ETLStatus(StrEnum):
     """The outcome of a whole execution (``running`` until it has one)."""
 
@@ -145,6 +148,8 @@ class ETLExecution:
     total_stats_loaded: int = 0
     quality_score: float | None = None
     error_summary: str | None = None
+    replay_of: str | None = None  # the execution whose finished phases this one reused
+    replay_from: str | None = None  # ... from this phase on
 
     def transformer_summary(self) -> dict[str, dict[str, Any]]:
         """Per source: batches, records processed and quarantined, statuses, errors and workers."""
@@ -180,4 +185,6 @@ class ETLExecution:
             "total_stats_loaded": self.total_stats_loaded,
             "quality_score": self.quality_score,
             "error_summary": self.error_summary,
+            "replay_of": self.replay_of,
+            "replay_from": self.replay_from,
         }

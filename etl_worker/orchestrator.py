@@ -8,10 +8,11 @@ from typing import Any
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 
+from etl_worker import replay
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.deadlines import expire_overdue
-from etl_worker.errors import FatalError
+from etl_worker.errors import ConfigurationError, FatalError
 from etl_worker.models import TERMINAL_STATUSES, ETLExecution, TransformerType
 from etl_worker.pipeline import alert_signature, execution_task_ids
 from etl_worker.settings import Settings
@@ -45,12 +46,39 @@ class ETLOrchestrator:
     ) -> str:
         """Enqueue a run and return its execution id once a worker has started it."""
         types = [str(t) for t in transformer_types] if transformer_types else self.transformer_types
+        return self._start(extraction_id, types, self.settings.max_records_per_batch)
+
+    def replay(self, execution_id: str, from_phase: str | None = None) -> str:
+        """Start a new execution of the same extraction at ``from_phase`` (default: the first phase that
+        did not succeed), reusing the work of the phases before it; returns the new execution's id."""
+        original = history.get_execution(self.settings, execution_id)
+        if original is None:
+            raise ConfigurationError(f"execution {execution_id} does not exist")
+        with transaction(self.settings.database_url) as conn:
+            sources, batch_size = tracking.execution_setup(conn, execution_id)
+            plan = tracking.planned_batches(conn, execution_id)
+            transformed = work.all_batches_done(conn, original.extraction_id, plan)
+        phase = from_phase or replay.default_phase(original, transformed)
+        replay.check(original, phase, transformed)
+        batch_size = batch_size or self.settings.max_records_per_batch
+        return self._start(original.extraction_id, sources, batch_size, execution_id, phase)
+
+    def _start(
+        self,
+        extraction_id: str,
+        transformer_types: list[str] | None,
+        batch_size: int,
+        replay_of: str | None = None,
+        from_phase: str | None = None,
+    ) -> str:
         result = run_extraction.apply_async(
             args=[extraction_id],
             kwargs={
-                "transformer_types": types,
-                "max_records_per_batch": self.settings.max_records_per_batch,
+                "transformer_types": transformer_types,
+                "max_records_per_batch": batch_size,
                 "timeout_seconds": self.settings.timeout_seconds,
+                "replay_of": replay_of,
+                "from_phase": from_phase,
             },
         )
         try:

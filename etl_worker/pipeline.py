@@ -16,7 +16,8 @@ from celery import chain, chord
 from celery.canvas import Signature
 
 from etl_worker.celery_app import app
-from etl_worker.phases.results import Batch
+from etl_worker.models import PHASES
+from etl_worker.phases.results import Batch, new_run
 
 _NAMESPACE = uuid.UUID("8f7c1f38-9d1e-4a57-9f5e-2c0f5b0e1d11")
 
@@ -36,21 +37,43 @@ def _step(name: str, task_id: str, immutable: bool = False, **kwargs: Any) -> Si
     return app.signature(f"etl.{name}", kwargs=kwargs, immutable=immutable, task_id=task_id)
 
 
-def build_pipeline(ctx: dict[str, Any], plan: list[Batch]) -> Signature:
-    """The whole run as one Celery signature; ``plan`` holds every (source, batch) to transform."""
+def build_pipeline(
+    ctx: dict[str, Any],
+    plan: list[Batch],
+    start: str = "extract",
+    rerun: list[Batch] | None = None,
+    carried: dict[str, Any] | None = None,
+) -> Signature:
+    """The whole run as one Celery signature; ``plan`` holds every (source, batch) of the extraction.
+
+    A replay starts at ``start``, transforms only ``rerun`` (default: every batch of ``plan``) and hands
+    its first step ``carried``, what the reused phases handed on in the original execution.
+    """
     eid = ctx["execution_id"]
     plan_dicts = [b.as_dict() for b in plan]
-    header = [
-        _step("transform", task_id(eid, "transform", b.source, b.batch_no), ctx=ctx, batch=b.as_dict()) for b in plan
-    ]
-    return chain(
-        _step("extract", task_id(eid, "extract"), immutable=True, ctx=ctx, plan=plan_dicts),
-        chord(header, _step("validate", task_id(eid, "validate"), ctx=ctx, plan=plan_dicts)),
-        _step("merge", task_id(eid, "merge"), ctx=ctx),
-        _step("load", task_id(eid, "load"), ctx=ctx),
-        _step("publish", task_id(eid, "publish"), ctx=ctx),
-        _step("alert", task_id(eid, "alert"), execution_id=eid),
-    )
+    rerun = plan if rerun is None else rerun
+    position = PHASES.index(start)
+    first: dict[str, Any] = {"previous": {"run": carried or new_run(), "records": []}}
+    steps: list[Signature] = []
+    if start == "extract":
+        steps.append(_step("extract", task_id(eid, "extract"), immutable=True, ctx=ctx, plan=plan_dicts))
+    if position <= PHASES.index("validate"):
+        if position <= PHASES.index("transform") and rerun:
+            parent: dict[str, Any] = {} if steps else first
+            header = [
+                _step(
+                    "transform", task_id(eid, "transform", b.source, b.batch_no), ctx=ctx, batch=b.as_dict(), **parent
+                )
+                for b in rerun
+            ]
+            steps.append(chord(header, _step("validate", task_id(eid, "validate"), ctx=ctx, plan=plan_dicts)))
+        else:  # every batch is done already: validate reads them from the ledger
+            steps.append(_step("validate", task_id(eid, "validate"), results=[], ctx=ctx, plan=plan_dicts))
+    for name in ("merge", "load", "publish"):
+        if position <= PHASES.index(name):
+            steps.append(_step(name, task_id(eid, name), ctx=ctx, **({} if steps else first)))
+    steps.append(_step("alert", task_id(eid, "alert"), execution_id=eid))
+    return chain(*steps)
 
 
 def alert_signature(execution_id: str, reason: str) -> Signature:

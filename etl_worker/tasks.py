@@ -65,15 +65,20 @@ def run_extraction(
     transformer_types: list[str] | None = None,
     max_records_per_batch: int | None = None,
     timeout_seconds: int | None = None,
+    replay_of: str | None = None,
+    from_phase: str | None = None,
 ) -> dict[str, Any]:
-    """Create the execution record and start the pipeline; the execution id is this task's id."""
+    """Create the execution record and start the pipeline; the execution id is this task's id.
+
+    With ``replay_of`` the run starts at ``from_phase`` and reuses that execution's earlier phases.
+    """
     overrides = {"max_records_per_batch": max_records_per_batch, "timeout_seconds": timeout_seconds}
     run_settings = settings().with_overrides(**{k: v for k, v in overrides.items() if v})
     started = extract.start_execution(
-        run_settings, self.request.id, extraction_id, transformer_types, self.request.hostname
+        run_settings, self.request.id, extraction_id, transformer_types, self.request.hostname, replay_of, from_phase
     )
     if started.ctx is not None:
-        build_pipeline(started.ctx, started.plan).apply_async()
+        build_pipeline(started.ctx, started.plan, started.start, started.rerun, started.carried).apply_async()
         extract.mark_started(settings(), started.execution_id)
     return started.as_dict()
 

@@ -144,6 +144,18 @@ def claim_load(conn: Connection, extraction_id: str, execution_id: str) -> tuple
     return holder, counts
 
 
+def take_over_load(conn: Connection, extraction_id: str, holder: str, execution_id: str) -> str | None:
+    """Hand the extraction's ledger row from ``holder`` to ``execution_id``: None when done (as
+    ``claim_load``), else the execution that holds it now."""
+    t = extraction_loads.c
+    moved = conn.execute(
+        sa.update(extraction_loads)
+        .where(t.extraction_id == extraction_id, t.execution_id == holder)
+        .values(execution_id=execution_id, loaded_at=sa.func.now())
+    ).rowcount
+    return None if moved else holder
+
+
 def load_canonical(conn: Connection, extraction_id: str, execution_id: str, sources: list[str]) -> dict[str, int]:
     """Upsert the merged work rows of ``sources`` into the canonical tables with lineage; returns counts.
 

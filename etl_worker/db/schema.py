@@ -342,6 +342,7 @@ etl_executions = sa.Table(
     sa.Column("error_summary", sa.Text),
     sa.Column("hostname", sa.Text),
     sa.Column("planned_batches", JSONB),
+    sa.Column("batch_size", sa.Integer),
     # A replay is a new execution of the same extraction that reuses the work of an earlier one.
     sa.Column("replay_of", UUID),
     sa.Column("replay_from", sa.Text),

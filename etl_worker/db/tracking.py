@@ -22,7 +22,10 @@ def create_execution(
     extraction_id: str,
     transformer_types: list[str],
     timeout_seconds: int,
+    batch_size: int,
     hostname: str | None,
+    replay_of: str | None = None,
+    replay_from: str | None = None,
 ) -> str:
     """Record a new pending execution; returns the execution that now owns the extraction.
 
@@ -43,7 +46,10 @@ def create_execution(
                     status="pending",
                     transformer_types=transformer_types,
                     deadline_at=sa.func.now() + sa.func.make_interval(0, 0, 0, 0, 0, 0, timeout_seconds),
+                    batch_size=batch_size,
                     hostname=hostname,
+                    replay_of=replay_of,
+                    replay_from=replay_from,
                 )
             )
     except sa.exc.IntegrityError:
@@ -71,6 +77,13 @@ def execution_extraction(conn: Connection, execution_id: str) -> str:
     ).scalar_one()
 
 
+def execution_setup(conn: Connection, execution_id: str) -> tuple[list[str], int | None]:
+    """(transformer types, batch size) an existing execution ran with."""
+    t = etl_executions.c
+    types, size = conn.execute(sa.select(t.transformer_types, t.batch_size).where(t.execution_id == execution_id)).one()
+    return list(types), size
+
+
 def execution_status(conn: Connection, execution_id: str, *, lock: bool = False) -> str | None:
     stmt = sa.select(etl_executions.c.status).where(etl_executions.c.execution_id == execution_id)
     if lock:
@@ -90,6 +103,23 @@ def planned_batches(conn: Connection, execution_id: str) -> dict[str, int]:
         sa.select(etl_executions.c.planned_batches).where(etl_executions.c.execution_id == execution_id)
     ).scalar_one_or_none()
     return dict(plan or {})
+
+
+def copy_phase_runs(conn: Connection, source: str, target: str, phases: list[str]) -> None:
+    """Record phases of ``source`` as done by ``target`` too (a replay reusing them), marked as reused."""
+    if not phases:
+        return
+    conn.execute(
+        sa.text(
+            "INSERT INTO etl_phase_runs (execution_id, phase, status, started_at, completed_at, duration_seconds, "
+            "hostname, details) "
+            "SELECT :target, phase, status, now(), now(), 0, hostname, "
+            "details || jsonb_build_object('reused_from', CAST(:source AS text)) "
+            "FROM etl_phase_runs WHERE execution_id = :source AND phase = ANY(:phases) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"source": source, "target": target, "phases": list(phases)},
+    )
 
 
 def mark_running(conn: Connection, execution_id: str) -> bool:

@@ -75,6 +75,13 @@ def batch_ledger(conn: Connection, extraction_id: str) -> dict[tuple[str, int], 
     return {(r.source, r.batch_no): dict(r._mapping) for r in result}
 
 
+def all_batches_done(conn: Connection, extraction_id: str, plan: Mapping[str, int]) -> bool:
+    """Whether the ledger holds every batch of ``plan`` (batches per source) as transformed."""
+    ledger = batch_ledger(conn, extraction_id)
+    wanted = [(source, n) for source, count in plan.items() for n in range(count)]
+    return bool(wanted) and all(ledger.get(key, {}).get("status") == "success" for key in wanted)
+
+
 def untrusted_ids(conn: Connection, extraction_id: str, sources: list[str]) -> set[tuple[str, str]]:
     """(source, id) pairs that more than one record of the extraction carries: an id error in the export."""
     wp = work_prospects.c

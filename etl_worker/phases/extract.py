@@ -6,13 +6,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from etl_worker.db import staging, tracking
+from sqlalchemy.engine import Connection
+
+from etl_worker import replay
+from etl_worker.db import staging, tracking, work
 from etl_worker.db.engine import transaction
-from etl_worker.errors import FatalError
-from etl_worker.models import ETLPhase, ETLStatus, PhaseStatus
+from etl_worker.errors import ConfigurationError, FatalError
+from etl_worker.models import PHASES, ETLPhase, ETLStatus, PhaseStatus, TransformerStatus
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, plan_batches
 from etl_worker.settings import Settings
 from etl_worker.sources import REGISTRY, get_source
+from etl_worker.tracking import history
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,9 @@ class Started:
     message: str | None = None
     ctx: dict[str, Any] | None = None
     plan: list[Batch] = field(default_factory=list)
+    start: str = ETLPhase.EXTRACT  # a replay starts later ...
+    rerun: list[Batch] | None = None  # ... transforms only these batches ...
+    carried: dict[str, Any] | None = None  # ... and hands on what the reused phases did
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,16 +49,29 @@ def start_execution(
     extraction_id: str,
     transformer_types: list[str] | None,
     worker: str | None,
+    replay_of: str | None = None,
+    from_phase: str | None = None,
 ) -> Started:
     """Record the execution and plan its batches.
 
     Another active execution of the same extraction is joined, not doubled; an unknown or empty
     extraction fails the execution with one clear message; a redelivered call for an execution that
-    already started does nothing.
+    already started does nothing. A replay (``replay_of``, ``from_phase``) reuses the phases of that
+    execution before ``from_phase``.
     """
     sources = sorted({get_source(t).name for t in transformer_types} if transformer_types else REGISTRY)
     with transaction(settings.database_url) as conn:
-        owner = tracking.create_execution(conn, execution_id, extraction_id, sources, settings.timeout_seconds, worker)
+        owner = tracking.create_execution(
+            conn,
+            execution_id,
+            extraction_id,
+            sources,
+            settings.timeout_seconds,
+            settings.max_records_per_batch,
+            worker,
+            replay_of,
+            from_phase,
+        )
         if owner != execution_id:
             message = f"extraction {extraction_id} is already being run by execution {owner}"
             log.warning(message, extra={"extraction_id": extraction_id, "execution_id": owner})
@@ -61,25 +81,51 @@ def start_execution(
             return Started(execution_id, "already_started" if status == "running" else status)
         try:
             staging.extraction_state(conn, extraction_id)
-        except FatalError as exc:
+            batches = plan_batches(staging.staging_counts(conn, extraction_id, sources), settings.max_records_per_batch)
+            if not batches:
+                raise FatalError(f"extraction {extraction_id} has no staged rows for {', '.join(sources)}")
+            plan: dict[str, int] = {}
+            for batch in batches:
+                plan[batch.source] = plan.get(batch.source, 0) + 1
+            tracking.set_plan(conn, execution_id, plan)
+            started = Started(execution_id, "started", None, None, batches)
+            if replay_of is not None:
+                started = _replay(conn, started, extraction_id, replay_of, from_phase or ETLPhase.EXTRACT, plan)
+        except (FatalError, ConfigurationError) as exc:
             tracking.finish_execution(conn, execution_id, ETLStatus.FAILED, error_summary=str(exc))
             return Started(execution_id, ETLStatus.FAILED, str(exc))
-        batches = plan_batches(staging.staging_counts(conn, extraction_id, sources), settings.max_records_per_batch)
-        if not batches:
-            message = f"extraction {extraction_id} has no staged rows for {', '.join(sources)}"
-            tracking.finish_execution(conn, execution_id, ETLStatus.FAILED, error_summary=message)
-            return Started(execution_id, ETLStatus.FAILED, message)
-        plan: dict[str, int] = {}
-        for batch in batches:
-            plan[batch.source] = plan.get(batch.source, 0) + 1
-        tracking.set_plan(conn, execution_id, plan)
-    ctx = {
+    started.ctx = {
         "execution_id": execution_id,
         "extraction_id": extraction_id,
         "sources": sources,
         "deadline": deadline.isoformat(),
+        "replay_of": replay_of,
+        "reused": [p for p in PHASES if PHASES.index(p) < PHASES.index(started.start)],
     }
-    return Started(execution_id, "started", None, ctx, batches)
+    if started.rerun == [] and started.start == ETLPhase.TRANSFORM:
+        started.ctx["reused"].append(ETLPhase.TRANSFORM)
+    return started
+
+
+def _replay(
+    conn: Connection, started: Started, extraction_id: str, replay_of: str, from_phase: str, plan: dict[str, int]
+) -> Started:
+    """Plan a replay: check the original can be resumed at ``from_phase`` and copy the phases it reuses."""
+    original = history.read_execution(conn, replay_of)
+    if original is None or original.extraction_id != extraction_id:
+        raise ConfigurationError(f"execution {replay_of} is not an execution of extraction {extraction_id}")
+    original_plan = tracking.planned_batches(conn, replay_of)
+    reused = replay.check(original, from_phase, work.all_batches_done(conn, extraction_id, original_plan))
+    if reused and original_plan != plan:
+        raise FatalError(f"the staged rows changed since execution {replay_of}: replay from extract")
+    started.start, started.carried = from_phase, replay.carried_run(original, from_phase)
+    if from_phase == ETLPhase.TRANSFORM:
+        ledger = work.batch_ledger(conn, extraction_id)
+        done = {key for key, row in ledger.items() if row["status"] == TransformerStatus.SUCCESS}
+        started.rerun = [b for b in started.plan if b.key not in done]
+    # Validate writes the transform record (from the ledger) of a replay that reuses the transform.
+    tracking.copy_phase_runs(conn, replay_of, started.execution_id, [p for p in reused if p != ETLPhase.TRANSFORM])
+    return started
 
 
 def mark_started(settings: Settings, execution_id: str) -> None:

@@ -1,7 +1,7 @@
 """Load: one transaction from the work tables into the canonical tables, with lineage and the ledger.
 
 The ledger row is unique per extraction, so a second load (a redelivery, a concurrent run, a later run
-of the same extraction) finds it taken and changes nothing.
+of the same extraction) finds it taken and changes nothing; only a replay of the holder takes it over.
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ def load(
             record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.FAILED, clock, worker, {}, error, task_id)
             return {"run": halt(run, f"load refused: {error}"), "records": [record]}
         holder, counts = canonical.claim_load(conn, extraction_id, execution_id)
+        if holder is not None and holder == ctx.get("replay_of"):
+            # A replay takes over the load of the execution it replays (which may have loaded some
+            # sources only): the upserts write again what is already there and add what is not.
+            holder = canonical.take_over_load(conn, extraction_id, holder, execution_id)
         if holder is None:
             counts = canonical.load_canonical(conn, extraction_id, execution_id, sources_ok(ctx, run))
             details: dict[str, Any] = {"loaded": counts}

@@ -267,6 +267,8 @@ def transform_phase_record(
         {"sources": by_source, "failed_sources": failed},
         f"transformer(s) failed: {', '.join(failed)}" if failed else None,
     )
+    if ETLPhase.TRANSFORM in ctx.get("reused", []):
+        record["details"]["reused_from"] = ctx["replay_of"]
     if ends:
         record["completed_at"] = max(ends)
         record["duration_seconds"] = round((datetime.fromisoformat(max(ends)) - clock.started_at).total_seconds(), 4)

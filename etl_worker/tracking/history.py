@@ -8,10 +8,10 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from etl_worker.db import tracking
 from etl_worker.db.engine import transaction
-from etl_worker.models import ETLExecution, ETLPhase, ETLStatus, PhaseExecution, TransformerExecution
+from etl_worker.models import PHASES, ETLExecution, ETLStatus, PhaseExecution, TransformerExecution
 from etl_worker.settings import Settings
 
-_PHASE_ORDER = {p.value: i for i, p in enumerate(ETLPhase)}
+_PHASE_ORDER = {p: i for i, p in enumerate(PHASES)}
 
 
 def _phase(row: RowMapping, extraction_id: str) -> PhaseExecution:
@@ -67,6 +67,8 @@ def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:
         total_stats_loaded=row["total_stats_loaded"],
         quality_score=row["quality_score"],
         error_summary=row["error_summary"],
+        replay_of=row["replay_of"],
+        replay_from=row["replay_from"],
     )
 
 

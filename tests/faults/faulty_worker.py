@@ -14,6 +14,7 @@ sees it, so a fault happens once and the redelivered task runs clean:
   open for 2 s, so the two copies load at the same time.
 - ``transform_retriable_error`` (never claimed): every transform batch of the source named in the file
   fails with a passing (retriable) error, on every try.
+- ``validate_error`` (never claimed): while the file exists, validate fails with its text as the error.
 - ``pg_hold_transform`` / ``pg_hold_load``: inside its transaction, the first transform batch (load)
   writes its PostgreSQL backend pid to ``<name>.pid`` (its own to ``<name>.os_pid``) and waits for
   ``<name>.go`` (the test terminates that backend, or kills the process, in between).
@@ -54,9 +55,15 @@ def install() -> None:
 
     from etl_worker.db import canonical, work
     from etl_worker.errors import RetriableError
-    from etl_worker.phases import load, transform
+    from etl_worker.phases import load, transform, validate
 
-    original_transform, original_load = transform.transform, load.load
+    original_transform, original_load, original_validate = transform.transform, load.load, validate.validate
+
+    def failing_validate(*args: Any, **kwargs: Any) -> Any:
+        broken = FAULTS / "validate_error"
+        if broken.exists():
+            raise RuntimeError(broken.read_text())
+        return original_validate(*args, **kwargs)
 
     def hanging_transform(*args: Any, **kwargs: Any) -> Any:
         if _claim("transform_duplicate") is not None:
@@ -101,6 +108,7 @@ def install() -> None:
         return original_load_canonical(conn, *args, **kwargs)
 
     transform.transform = hanging_transform
+    validate.validate = failing_validate
     load.load = exiting_load
     work.replace_batch = held_replace
     canonical.load_canonical = held_load

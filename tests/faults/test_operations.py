@@ -138,3 +138,73 @@ def test_alerts_reach_a_real_webhook_once_per_rule_and_the_log(scenario, tmp_pat
     assert f"ALERT run_failed [all] run failed: cancelled by operator (execution {cancelled})" in logs
     with capsys.disabled():
         print(f"\n[alerts] {len(RECEIVER.payloads)} payloads: {sorted({p['rule'] for p in RECEIVER.payloads})}")
+
+
+def _ledger(scenario: Scenario) -> str:
+    return scenario.scalar(
+        "SELECT string_agg(concat_ws(':', source, batch_no, status, task_id, updated_at), ',' "
+        "ORDER BY source, batch_no) FROM transform_batches"
+    )
+
+
+def test_replay_from_validate_reuses_the_transform_work_and_ends_like_a_clean_run(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    from tests.helpers import canonical_snapshot
+
+    scenario.arm("validate_error", "injected: a broken rule")
+    runner = orchestrator(scenario)
+    failed = runner.execute_extraction(stage_fixtures(scenario.settings))
+    assert failed.overall_status == "failed" and "injected: a broken rule" in failed.error_summary
+    assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
+    transformed = _ledger(scenario)
+
+    (scenario.faults / "validate_error").unlink()  # the cause is fixed
+    result = _cli(scenario, "replay", failed.execution_id)
+    assert result.returncode == 0, result.stderr
+    replayed = runner.wait(result.stdout.strip())
+
+    assert replayed.overall_status == "success", replayed.error_summary
+    assert (replayed.replay_of, replayed.replay_from) == (failed.execution_id, "validate")
+    assert [p.phase for p in replayed.phases] == ["extract", "transform", "validate", "merge", "load", "publish"]
+    reused = {p.phase: p.details.get("reused_from") for p in replayed.phases}
+    assert reused == {
+        **dict.fromkeys(("extract", "transform"), failed.execution_id),
+        **dict.fromkeys(("validate", "merge", "load", "publish")),
+    }
+    assert replayed.transformers == []  # no batch ran again ...
+    assert _ledger(scenario) == transformed  # ... and the ledger of the first run's batches is untouched
+    ran = scenario.scalar("SELECT count(*) FROM task_deliveries WHERE execution_id = :e", e=replayed.execution_id)
+    assert ran == 4  # validate, merge, load, publish
+    assert canonical_snapshot(scenario.settings.database_url) == baseline
+
+    history = _cli(scenario, "history", "--json")
+    linked = {e["execution_id"]: e["replay_of"] for e in json.loads(history.stdout)}
+    assert linked == {failed.execution_id: None, replayed.execution_id: failed.execution_id}
+    refused = _cli(scenario, "replay", replayed.execution_id)
+    assert refused.returncode == 1 and "succeeded in every phase" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    with capsys.disabled():
+        print(f"\n[replay] validate failed, replayed from validate in {replayed.duration_seconds:.2f} s: success")
+
+
+@pytest.mark.worker_env({"ETL_MAX_RETRIES": "1"})
+def test_replay_after_a_partial_success_reruns_only_the_failed_source(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    from tests.helpers import canonical_snapshot
+
+    scenario.arm("transform_retriable_error", "nfl")
+    runner = orchestrator(scenario)
+    partial = runner.execute_extraction(stage_fixtures(scenario.settings))
+    assert partial.overall_status == "partial_success"
+    assert canonical_snapshot(scenario.settings.database_url) != baseline  # no NFL combine rows yet
+
+    (scenario.faults / "transform_retriable_error").unlink()
+    replayed = runner.wait(runner.replay(partial.execution_id))
+
+    assert replayed.overall_status == "success", replayed.error_summary
+    assert replayed.replay_from == "transform"
+    assert {(t.transformer_type, t.status) for t in replayed.transformers} == {("nfl", "success")}
+    assert len(replayed.transformers) == 4  # the 31 NFL rows in batches of 10, nothing else
+    assert canonical_snapshot(scenario.settings.database_url) == baseline
+    holder = scenario.scalar("SELECT execution_id::text FROM extraction_loads")
+    assert holder == replayed.execution_id
+    with capsys.disabled():
+        print(f"\n[replay] partial success, replayed the nfl batches only: {replayed.overall_status}")

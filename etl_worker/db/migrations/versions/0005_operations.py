@@ -2,7 +2,8 @@
 
 Alerts are kept per (execution, rule, scope), so evaluating an execution twice never alerts twice;
 rollups keep per-day figures of pruned history forever; dropped files are known by checksum, so the
-drop-folder watcher takes a file once; a replayed execution names the one whose work it reuses.
+drop-folder watcher takes a file once; a replayed execution names the one whose work it reuses, and
+every execution keeps its batch size, so a replay cuts the same batches.
 
 Revision ID: 0005
 Revises: 0004
@@ -71,6 +72,7 @@ def upgrade() -> None:
         sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("day", "kind", "name", name=op.f("pk_etl_daily_rollups")),
     )
+    op.add_column("etl_executions", sa.Column("batch_size", sa.Integer(), nullable=True))
     op.add_column("etl_executions", sa.Column("replay_of", sa.Uuid(as_uuid=False), nullable=True))
     op.add_column("etl_executions", sa.Column("replay_from", sa.Text(), nullable=True))
 
@@ -78,6 +80,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("etl_executions", "replay_from")
     op.drop_column("etl_executions", "replay_of")
+    op.drop_column("etl_executions", "batch_size")
     op.drop_table("etl_daily_rollups")
     op.drop_index("ix_etl_alerts_created_at", table_name="etl_alerts")
     op.drop_table("etl_alerts")
