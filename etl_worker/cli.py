@@ -261,16 +261,33 @@ def history(limit: int, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--daily", type=click.IntRange(1, 100_000), help="Also per day, for this many days with runs.")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
-def summary(as_json: bool) -> None:
-    """Totals over every recorded execution."""
-    from etl_worker.tracking.history import get_summary
+def summary(daily: int | None, as_json: bool) -> None:
+    """Totals over every recorded execution, pruned history included (from its daily rollups)."""
+    from etl_worker.tracking.history import get_daily, get_summary
 
     data = get_summary(_settings())
+    days = get_daily(_settings(), daily) if daily else []
     if as_json:
-        _print_json(data)
+        _print_json({**data, "daily": days} if daily else data)
         return
+    if daily:
+        per_day = Table("day", "kind", "name", "runs", "success", "failed", "other", "p50 s", "p95 s")
+        for d in days:
+            per_day.add_row(
+                str(d["day"]),
+                d["kind"],
+                d["name"],
+                str(d["runs"]),
+                str(d["successes"]),
+                str(d["failures"]),
+                str(d["others"]),
+                f"{d['duration_p50']:.2f}" if d["duration_p50"] is not None else "-",
+                f"{d['duration_p95']:.2f}" if d["duration_p95"] is not None else "-",
+            )
+        console.print(per_day)
     table = Table("metric", "value")
     table.add_row("executions", str(data["total_executions"]))
     table.add_row("success rate", f"{data['success_rate']:.1f}%")
@@ -305,6 +322,17 @@ def alerts(limit: int, as_json: bool) -> None:
             ", ".join(f"{sink}: {state[:40]}" for sink, state in sorted(a["deliveries"].items())),
         )
     console.print(table)
+
+
+@main.command()
+@click.option("--older-than-days", type=click.IntRange(1, 100_000), help="Default: ETL_HISTORY_RETENTION_DAYS.")
+@friendly
+def prune(older_than_days: int | None) -> None:
+    """Roll up old execution history per day, then delete it (the beat does this on its schedule)."""
+    from etl_worker.tracking.retention import prune_history
+
+    deleted = prune_history(_settings(), older_than_days)
+    click.echo(", ".join(f"{table}: {count}" for table, count in deleted.items()))
 
 
 @main.command()

@@ -15,7 +15,7 @@ from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases import extract, load, merge, publish, transform, validate
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record
 from etl_worker.pipeline import build_pipeline
-from etl_worker.tracking import deliveries
+from etl_worker.tracking import deliveries, retention
 
 log = logging.getLogger(__name__)
 LIMITS = settings().task_limits
@@ -175,3 +175,9 @@ def alert_task(self: Task, previous: dict[str, Any] | None = None, *, execution_
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
         log.error("alerts not delivered", extra={"execution_id": execution_id, "error": str(exc)})
         return {"error": str(exc)}
+
+
+@app.task(name="etl.prune_history", time_limit=LIMITS.publish)
+def prune_history_task() -> dict[str, int]:
+    """Roll up and prune execution history past its retention (scheduled by ``etl-worker beat``)."""
+    return retention.prune_history(settings())

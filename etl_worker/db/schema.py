@@ -426,7 +426,9 @@ etl_alerts = sa.Table(
 )
 
 # Per day (UTC, of the start), what pruned history said: kind is "execution" (name "all"), "phase"
-# (name = phase) or "source" (name = transformer type, one row per batch). Kept forever.
+# (name = phase) or "source" (name = transformer type, one row per batch). "others" counts runs that
+# neither succeeded nor failed (partial successes, skipped phases); "records" counts prospects loaded
+# (executions) or records transformed (sources). Kept forever.
 etl_daily_rollups = sa.Table(
     "etl_daily_rollups",
     metadata,
@@ -436,7 +438,7 @@ etl_daily_rollups = sa.Table(
     sa.Column("runs", sa.Integer, nullable=False),
     sa.Column("successes", sa.Integer, nullable=False),
     sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("partials", sa.Integer, nullable=False),
+    sa.Column("others", sa.Integer, nullable=False),
     sa.Column("timed_runs", sa.Integer, nullable=False),
     sa.Column("duration_sum", sa.Float, nullable=False),
     sa.Column("duration_p50", sa.Float),

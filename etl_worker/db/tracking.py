@@ -257,16 +257,18 @@ def recent_execution_ids(conn: Connection, limit: int) -> list[str]:
 
 
 def summary(conn: Connection) -> dict[str, Any]:
-    """Totals over every recorded execution: count, per-status counts, average duration of finished runs."""
+    """Totals over the executions in history: per-status counts, finished runs with a duration and the
+    sum of their durations, the last start."""
     t = etl_executions.c
     by_status = {row[0]: row[1] for row in conn.execute(sa.select(t.status, sa.func.count()).group_by(t.status))}
-    avg = conn.execute(sa.select(sa.func.avg(t.duration_seconds)).where(t.completed_at.is_not(None))).scalar_one()
-    last: datetime | None = conn.execute(sa.select(sa.func.max(t.started_at))).scalar_one()
-    return {
-        "by_status": by_status,
-        "average_duration_seconds": float(avg) if avg is not None else None,
-        "last_started_at": last,
-    }
+    timed, total, last = conn.execute(
+        sa.select(
+            sa.func.count(t.duration_seconds).filter(t.completed_at.is_not(None)),
+            sa.func.coalesce(sa.func.sum(t.duration_seconds).filter(t.completed_at.is_not(None)), 0.0),
+            sa.func.max(t.started_at),
+        )
+    ).one()
+    return {"by_status": by_status, "timed_runs": int(timed), "duration_sum": float(total), "last_started_at": last}
 
 
 def progress(conn: Connection, execution_id: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, RowMapping
 
-from etl_worker.db import tracking
+from etl_worker.db import rollups, tracking
 from etl_worker.db.engine import transaction
 from etl_worker.models import PHASES, ETLExecution, ETLStatus, PhaseExecution, TransformerExecution
 from etl_worker.settings import Settings
@@ -85,16 +85,26 @@ def get_history(settings: Settings, limit: int = 10) -> list[ETLExecution]:
 
 
 def get_summary(settings: Settings) -> dict[str, Any]:
-    """Total executions, success rate (successes over finished runs, %), average duration, counts per status."""
+    """Total executions, success rate (successes over finished runs, %), average duration, counts per
+    status, over the history there is and the daily rollups of the history pruned from it."""
     with transaction(settings.database_url) as conn:
-        data = tracking.summary(conn)
-    by_status = {s.value: data["by_status"].get(s.value, 0) for s in ETLStatus}
-    by_status["running"] = data["by_status"].get("running", 0) + data["by_status"].get("pending", 0)
+        live = tracking.summary(conn)
+        kept = rollups.totals(conn)
+    by_status = {s.value: live["by_status"].get(s.value, 0) + kept["by_status"][s.value] for s in ETLStatus}
+    by_status["running"] = live["by_status"].get("running", 0) + live["by_status"].get("pending", 0)
     finished = sum(by_status[s.value] for s in ETLStatus)
+    timed = live["timed_runs"] + kept["timed_runs"]
+    last = max((t for t in (live["last_started_at"], kept["last_started_at"]) if t is not None), default=None)
     return {
-        "total_executions": sum(data["by_status"].values()),
+        "total_executions": finished + by_status["running"],
         "success_rate": round(100.0 * by_status[ETLStatus.SUCCESS] / finished, 2) if finished else 0.0,
-        "average_duration_seconds": data["average_duration_seconds"],
+        "average_duration_seconds": (live["duration_sum"] + kept["duration_sum"]) / timed if timed else None,
         "executions_by_status": by_status,
-        "last_started_at": data["last_started_at"].isoformat() if data["last_started_at"] else None,
+        "last_started_at": last.isoformat() if last else None,
     }
+
+
+def get_daily(settings: Settings, days: int) -> list[dict[str, Any]]:
+    """Per-day runs, outcomes and p50/p95 durations per phase and source, pruned days included."""
+    with transaction(settings.database_url) as conn:
+        return rollups.daily(conn, days)

@@ -17,7 +17,7 @@ def test_a_stuck_run_is_failed_at_its_deadline(settings):
     extraction_id = stage_fixtures(settings, ("yahoo",))
     execution_id = str(uuid.uuid4())
     with transaction(settings.database_url) as conn:
-        tracking.create_execution(conn, execution_id, extraction_id, ["yahoo"], 60, "w@test")
+        tracking.create_execution(conn, execution_id, extraction_id, ["yahoo"], 60, 10, "w@test")
         tracking.mark_running(conn, execution_id)
         # As if its chord never fired: still running, and now past the deadline.
         conn.execute(
@@ -33,6 +33,6 @@ def test_a_second_run_of_an_active_extraction_joins_the_first(settings):
     extraction_id = stage_fixtures(settings, ("yahoo",))
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     with transaction(settings.database_url) as conn:
-        assert tracking.create_execution(conn, first, extraction_id, ["yahoo"], 60, None) == first
-        assert tracking.create_execution(conn, second, extraction_id, ["yahoo"], 60, None) == first
+        assert tracking.create_execution(conn, first, extraction_id, ["yahoo"], 60, 10, None) == first
+        assert tracking.create_execution(conn, second, extraction_id, ["yahoo"], 60, 10, None) == first
         assert tracking.execution_status(conn, second) is None

@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("runs", sa.Integer(), nullable=False),
         sa.Column("successes", sa.Integer(), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("partials", sa.Integer(), nullable=False),
+        sa.Column("others", sa.Integer(), nullable=False),
         sa.Column("timed_runs", sa.Integer(), nullable=False),
         sa.Column("duration_sum", sa.Float(), nullable=False),
         sa.Column("duration_p50", sa.Float(), nullable=True),
