@@ -11,6 +11,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -450,6 +451,53 @@ def listener() -> None:
     err_console.print(f"listener following {safe_url(settings.result_backend)}")
     follower.run(stop, on_ready=lambda: err_console.print("listener ready"))
     err_console.print(f"listener stopped after {follower.recorded} records")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--schedule-file", type=click.Path(dir_okay=False), help="Default: in the data directory.")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.pass_context
+@friendly
+def beat(ctx: click.Context, schedule_file: str | None, loglevel: str) -> None:
+    """Run the scheduler: start staged extractions nobody ran; prune history past its retention."""
+    from etl_worker.celery_app import app
+    from etl_worker.embedded import etl_home
+
+    settings = _settings()
+    path = Path(schedule_file) if schedule_file else etl_home() / "celerybeat-schedule"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    s = settings.schedule
+    err_console.print(
+        f"beat: staged extractions every {s.staged_seconds} s (after {s.settle_seconds} s quiet), "
+        f"history pruning every {s.prune_seconds} s (keeps {s.retention_days} days)"
+    )
+    app.start(["beat", f"--schedule={path}", f"--loglevel={loglevel}", *ctx.args])
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds.")
+@friendly
+def watch(directory: str, interval: float) -> None:
+    """Stage and run every export file that appears in DIRECTORY (named after its source: pff_2021.csv)."""
+    from etl_worker.dropfolder import DropFolder
+
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ConfigurationError(f"cannot watch {folder}: no such directory")
+    settings = _settings()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    watcher = DropFolder(settings, folder)
+    console.print(f"watching {folder} every {interval:g} s", highlight=False)
+    while not stop.is_set():
+        for outcome in watcher.poll():
+            line = f"{outcome.status} {outcome.path.name}: {outcome.message}"
+            if outcome.execution_id:
+                line += f" (extraction {outcome.extraction_id}, execution {outcome.execution_id})"
+            console.print(line, highlight=False, soft_wrap=True)
+        stop.wait(interval)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -16,7 +16,7 @@ from etl_worker.settings import Settings
 from etl_worker.sources import get_source
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -58,7 +58,7 @@ def ingest_file(
             extraction_id = str(uuid.UUID(extraction_id))
         except ValueError:
             raise ConfigurationError(f"extraction id {extraction_id!r} is not a UUID") from None
-    checksum = _sha256(path)
+    checksum = sha256_of(path)
     try:
         with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)

@@ -79,3 +79,13 @@ def build_pipeline(
 def alert_signature(execution_id: str, reason: str) -> Signature:
     """Evaluate the alerts of an execution that ended outside its chain (cancelled, past its deadline)."""
     return _step("alert", task_id(execution_id, "alert", reason), execution_id=execution_id)
+
+
+def run_signature(extraction_id: str, execution_id: str, transformer_types: list[str] | None = None) -> Signature:
+    """A run that nobody waits for (the scheduler, the drop folder); its execution id is ``execution_id``."""
+    return app.signature(
+        "etl.run_extraction",
+        args=[extraction_id],
+        kwargs={"transformer_types": transformer_types},
+        task_id=execution_id,
+    )

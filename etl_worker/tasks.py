@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import Task
 
-from etl_worker import alerts
+from etl_worker import alerts, schedule
 from etl_worker.celery_app import app, settings
 from etl_worker.errors import RetriableError
 from etl_worker.models import ETLPhase, PhaseStatus
@@ -181,3 +181,9 @@ def alert_task(self: Task, previous: dict[str, Any] | None = None, *, execution_
 def prune_history_task() -> dict[str, int]:
     """Roll up and prune execution history past its retention (scheduled by ``etl-worker beat``)."""
     return retention.prune_history(settings())
+
+
+@app.task(name="etl.run_staged", time_limit=LIMITS.run)
+def run_staged_task() -> list[str]:
+    """Start the staged extractions nobody ran (scheduled by ``etl-worker beat``)."""
+    return schedule.run_staged(settings())

@@ -37,6 +37,19 @@ def extraction_state(conn: Connection, extraction_id: str) -> str:
     return state
 
 
+def never_run(conn: Connection, settle_seconds: int) -> list[str]:
+    """Staged extractions with no execution at all, whose last file came in ``settle_seconds`` ago or more."""
+    sql = """
+        SELECT e.extraction_id FROM extractions e
+        WHERE e.state = 'staged'
+          AND NOT EXISTS (SELECT 1 FROM etl_executions x WHERE x.extraction_id = e.extraction_id)
+          AND (SELECT max(f.ingested_at) FROM extraction_files f WHERE f.extraction_id = e.extraction_id)
+              <= now() - make_interval(secs => :settle)
+        ORDER BY e.created_at
+    """
+    return [str(r[0]) for r in conn.execute(sa.text(sql), {"settle": settle_seconds})]
+
+
 class _CsvStream(io.RawIOBase):
     """A file-like view of rows rendered as CSV, so COPY streams without holding the file in memory."""
 

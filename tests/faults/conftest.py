@@ -33,7 +33,7 @@ class Scenario:
     def scalar(self, sql: str, **params):  # type: ignore[no-untyped-def]
         engine = sa.create_engine(self.settings.database_url)
         try:
-            with engine.connect() as conn:
+            with engine.begin() as conn:  # commits a write (a test moving history back in time)
                 return conn.execute(sa.text(sql), params).scalar_one()
         finally:
             engine.dispose()

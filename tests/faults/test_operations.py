@@ -208,3 +208,90 @@ def test_replay_after_a_partial_success_reruns_only_the_failed_source(scenario, 
     assert holder == replayed.execution_id
     with capsys.disabled():
         print(f"\n[replay] partial success, replayed the nfl batches only: {replayed.overall_status}")
+
+
+@pytest.mark.worker_env(
+    {"ETL_SCHEDULE_STAGED_SECONDS": "1", "ETL_SCHEDULE_SETTLE_SECONDS": "1", "ETL_SCHEDULE_PRUNE_SECONDS": "1"}
+)
+def test_beat_runs_a_staged_extraction_once_and_prunes_old_history_into_rollups(scenario, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    from etl_worker.pipeline import task_id
+    from etl_worker.tracking.history import get_execution, get_summary
+
+    runner = orchestrator(scenario)
+    done = [runner.execute_extraction(stage_fixtures(scenario.settings, ("pff",))) for _ in range(3)]
+    old = [e.execution_id for e in done[:2]]
+    moved = scenario.scalar(
+        "WITH m AS (UPDATE etl_executions SET started_at = started_at - interval '100 days', "
+        "completed_at = completed_at - interval '100 days' WHERE execution_id = ANY(CAST(:ids AS uuid[])) "
+        "RETURNING 1) SELECT count(*) FROM m",
+        ids=old,
+    )
+    assert moved == 2
+    staged = stage_fixtures(scenario.settings, ("pff", "yahoo"))  # staged, and nobody runs it
+
+    scenario.procs.start("beat", "beat", "--schedule-file", str(tmp_path / "beat-schedule"))
+    scheduled = task_id(staged, "scheduled")
+
+    def outcome() -> str | None:
+        execution = get_execution(scenario.settings, scheduled)
+        return execution.overall_status if execution and execution.completed_at else None
+
+    assert wait_for(outcome, 60, "the beat to run the staged extraction") == "success"
+    pruned = "SELECT count(*) FROM etl_executions WHERE execution_id = ANY(CAST(:ids AS uuid[]))"
+    wait_for(lambda: scenario.scalar(pruned, ids=old) == 0, 60, "the beat to prune the old executions")
+    ticks = scenario.procs.log("beat").count("run-staged-extractions")
+    wait_for(lambda: scenario.procs.log("beat").count("run-staged-extractions") >= ticks + 3, 30, "three more ticks")
+    assert scenario.scalar("SELECT count(*) FROM etl_executions WHERE extraction_id = :x", x=staged) == 1
+
+    for table in ("etl_phase_runs", "etl_transformer_runs", "task_deliveries", "quality_metrics"):
+        assert (
+            scenario.scalar(f"SELECT count(*) FROM {table} WHERE execution_id = ANY(CAST(:ids AS uuid[]))", ids=old)
+            == 0
+        )
+    rolled = scenario.scalar("SELECT sum(runs) FROM etl_daily_rollups WHERE kind = 'execution'")
+    assert rolled == 2
+    assert scenario.scalar("SELECT sum(runs) FROM etl_daily_rollups WHERE kind = 'source' AND name = 'pff'") == 2
+
+    # The summary still counts every run, pruned or not.
+    summary = get_summary(scenario.settings)
+    durations = [e.duration_seconds for e in done] + [get_execution(scenario.settings, scheduled).duration_seconds]
+    assert summary["total_executions"] == 4 and summary["executions_by_status"]["success"] == 4
+    assert summary["success_rate"] == 100.0
+    assert summary["average_duration_seconds"] == pytest.approx(sum(durations) / 4)
+    daily = json.loads(_cli(scenario, "summary", "--daily", "400", "--json").stdout)["daily"]
+    today = scenario.scalar("SELECT (now() AT TIME ZONE 'UTC')::date::text")
+    old_day = [d for d in daily if d["kind"] == "execution" and d["day"] != today]
+    assert [d["runs"] for d in old_day] == [2] and old_day[0]["duration_p95"] >= old_day[0]["duration_p50"] > 0
+    phases = {d["name"] for d in daily if d["day"] == old_day[0]["day"] and d["kind"] == "phase"}
+    assert phases == {"extract", "transform", "validate", "merge", "load", "publish"}
+    with capsys.disabled():
+        print(f"\n[beat] scheduled run {outcome()}; pruned 2 executions into {old_day[0]['day']}'s rollup")
+
+
+def test_watch_stages_and_runs_each_dropped_export_once_by_checksum(scenario, tmp_path):  # type: ignore[no-untyped-def]
+    import re
+    import shutil
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    scenario.procs.start("watch", "watch", str(drop), "--interval", "0.2")
+    scenario.procs.wait_for_log("watch", "watching", 30)
+
+    shutil.copy(FIXTURES / "pff.csv", drop / "pff_2021.csv")
+    scenario.procs.wait_for_log("watch", "taken pff_2021.csv: 10 pff rows", 30)
+    match = re.search(r"taken pff_2021\.csv.*execution ([0-9a-f-]{36})", scenario.procs.log("watch"), re.S)
+    assert match is not None
+    execution = orchestrator(scenario).wait(match.group(1))
+    assert execution.overall_status == "success" and execution.total_grades_loaded > 0
+
+    shutil.copy(FIXTURES / "pff.csv", drop / "pff_again.csv")  # the same export under another name
+    scenario.procs.wait_for_log("watch", "skipped pff_again.csv: same content as pff_2021.csv", 30)
+    (drop / "scouting_notes.csv").write_text("player,note\nA. Player,fast\n")
+    scenario.procs.wait_for_log("watch", "rejected scouting_notes.csv: no source in the file name", 30)
+    (drop / "nfl_2021.csv").write_text("this is not,an nfl export\n1,2\n")
+    scenario.procs.wait_for_log("watch", "rejected nfl_2021.csv:", 30)
+
+    assert scenario.scalar("SELECT count(*) FROM extraction_files") == 1
+    assert scenario.scalar("SELECT count(*) FROM etl_executions") == 1
+    statuses = scenario.scalar("SELECT string_agg(filename || '=' || status, ',' ORDER BY filename) FROM dropped_files")
+    assert statuses == "nfl_2021.csv=rejected,pff_2021.csv=enqueued,scouting_notes.csv=rejected"

@@ -42,4 +42,4 @@ def test_compose_file_is_valid():
         env=env,
         timeout=60,
     ).stdout.split()
-    assert {"postgres", "redis", "migrate", "worker", "listener", "flower"} <= set(services)
+    assert {"postgres", "redis", "migrate", "worker", "listener", "flower", "beat", "watch"} <= set(services)
