@@ -1,0 +1,268 @@
+"""The measurements of ``python -m bench``, each on a fresh database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bench.ceiling import run_ceiling
+from bench.generate import LAYOUTS, REAL_DATA, generate
+from bench.naive import run_naive
+from etl_worker.db.migrate import upgrade
+from etl_worker.ingest import ingest_file
+from etl_worker.orchestrator import ETLOrchestrator
+from etl_worker.settings import Settings
+from etl_worker.supervisor import ProcessGroup
+
+TINY_FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
+
+
+class Server:
+    """Fresh databases on one PostgreSQL server, dropped when the bench ends."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.created: list[str] = []
+
+    def _admin(self, sql: str) -> None:
+        engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(sql))
+        engine.dispose()
+
+    def fresh(self, name: str) -> str:
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        url = make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        return url
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The largest peak resident set (VmHWM) of a process and its descendants, in MB."""
+    peaks = []
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    for proc in procs:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+        except FileNotFoundError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=0.0)
+
+
+def settings_for(url: str, args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_overrides(
+        database_url=url,
+        broker_url=args.redis,
+        result_backend=args.redis,
+        timeout_seconds=7200,
+        max_records_per_batch=args.batch,
+    )
+
+
+def stage(settings: Settings, paths: dict[str, Path]) -> tuple[str, int, float]:
+    """Ingest every file into one extraction: (extraction id, rows, seconds)."""
+    started = time.perf_counter()
+    extraction, total = None, 0
+    for source, path in paths.items():
+        extraction, rows = ingest_file(settings, source, path, extraction)
+        total += rows
+    assert extraction is not None
+    return extraction, total, time.perf_counter() - started
+
+
+@contextmanager
+def workers(settings: Settings, count: int, log_dir: Path) -> Iterator[ProcessGroup]:
+    from etl_worker.celery_app import app
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "ETL_DATABASE_URL": settings.database_url,
+        "ETL_BROKER_URL": settings.broker_url,
+        "ETL_RESULT_BACKEND": settings.result_backend,
+        "ETL_TIMEOUT_SECONDS": str(settings.timeout_seconds),
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+    }
+    procs = ProcessGroup(env, log_dir)
+    names = {procs.start_worker(f"bench{i}") for i in range(count)}
+    deadline = time.monotonic() + 60
+    while not names <= {n for reply in (app.control.ping(timeout=0.5) or []) for n in reply}:
+        if time.monotonic() > deadline:
+            procs.stop_all()
+            raise RuntimeError(f"workers did not start; see {log_dir}")
+    try:
+        yield procs
+    finally:
+        procs.stop_all()
+
+
+def pipeline(
+    server: Server, args: argparse.Namespace, paths: dict[str, Path], count: int, label: str
+) -> dict[str, Any]:
+    settings = settings_for(server.fresh(f"etl_bench_{label}"), args)
+    extraction, rows, ingest_seconds = stage(settings, paths)
+    with workers(settings, count, args.work_dir / f"logs-{label}") as procs:
+        runner = ETLOrchestrator(max_records_per_batch=args.batch, timeout_seconds=7200, settings=settings)
+        started = time.perf_counter()
+        execution = runner.execute_extraction(extraction)
+        seconds = time.perf_counter() - started
+        rss = {name: round(peak_rss_mb(proc.pid), 1) for name, proc in procs.procs.items()}
+    assert execution.overall_status in ("success", "partial_success"), execution.error_summary
+    return {
+        "workers": count,
+        "rows": rows,
+        "status": execution.overall_status,
+        "ingest_seconds": round(ingest_seconds, 2),
+        "ingest_rows_per_second": round(rows / ingest_seconds),
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds),
+        "phases": {p.phase: round(p.duration_seconds or 0.0, 2) for p in execution.phases},
+        "batches": len(execution.transformers),
+        "prospects_loaded": execution.total_prospects_loaded,
+        "peak_rss_mb": rss,
+    }
+
+
+def tiny(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    """run_extraction to a recorded success for 10 rows per source: the cost of the chain itself."""
+    settings = settings_for(server.fresh("etl_bench_tiny"), args)
+    files = {s: TINY_FIXTURES / f"{s}.csv" for s in ("pff", "nfl", "yahoo", "cfr")}
+    tiny_dir = args.work_dir / "tiny"
+    tiny_dir.mkdir(parents=True, exist_ok=True)
+    for path in files.values():  # the first 10 rows of each fixture
+        lines = path.read_text().splitlines(keepends=True)
+        (tiny_dir / path.name).write_text("".join(lines[:11]))
+    times = []
+    with workers(settings, 2, args.work_dir / "logs-tiny"):
+        runner = ETLOrchestrator(max_records_per_batch=args.batch, timeout_seconds=600, settings=settings)
+        for _ in range(args.tiny_runs + 1):
+            extraction, _, _ = stage(settings, {s: tiny_dir / p.name for s, p in files.items()})
+            started = time.perf_counter()
+            assert runner.execute_extraction(extraction).overall_status == "success"
+            times.append(time.perf_counter() - started)
+    times = times[1:]  # the first run warms the workers' connections and imports
+    return {
+        "runs": len(times),
+        "median_seconds": round(statistics.median(times), 3),
+        "max_seconds": round(max(times), 3),
+    }
+
+
+def real_files(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    paths = {source: REAL_DATA / layout.filename for source, layout in LAYOUTS.items()}
+    return pipeline(server, args, paths, 2, "real")
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def run_all(args: argparse.Namespace) -> int:
+    redis.Redis.from_url(args.redis).flushdb()
+    server = Server(args.postgres)
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "rows": args.rows,
+            "batch": args.batch,
+        },
+    }
+    try:
+        started = time.perf_counter()
+        paths = generate(args.work_dir / "input", args.rows)
+        results["generate_seconds"] = round(time.perf_counter() - started, 2)
+        if "one-worker" not in args.skip:
+            results["pipeline_1"] = pipeline(server, args, paths, 1, "one")
+        results["pipeline_2"] = pipeline(server, args, paths, 2, "two")
+        settings = settings_for(server.fresh("etl_bench_ceiling"), args)
+        extraction, _, _ = stage(settings, paths)
+        results["ceiling"] = run_ceiling(settings, extraction)
+        if "naive" not in args.skip:
+            results["naive"] = run_naive(server.fresh("etl_bench_naive"), paths, args.naive_rows)
+        if "tiny" not in args.skip:
+            results["tiny"] = tiny(server, args)
+        if "real" not in args.skip:
+            results["real_files"] = real_files(server, args)
+    finally:
+        server.drop_all()
+    results["summary"] = summarise(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str))
+    print_table(results)
+    print(f"\nwritten to {args.out}")
+    return 0 if all(row["met"] is not False for row in results["summary"]) else 1
+
+
+def summarise(r: dict[str, Any]) -> list[dict[str, Any]]:
+    two, one = r["pipeline_2"], r.get("pipeline_1")
+    ceiling, naive, tiny_run, real = r["ceiling"], r.get("naive"), r.get("tiny"), r.get("real_files")
+    rss = max([*two["peak_rss_mb"].values(), *(one["peak_rss_mb"].values() if one else [])])
+    rows = [
+        ("pipeline, 2 workers (rows/s)", two["rows_per_second"], None, None),
+        ("pipeline, 1 worker (rows/s)", one["rows_per_second"] if one else None, None, None),
+        ("ceiling, no Celery, 2 processes (rows/s)", round(ceiling["rows_per_second"]), None, None),
+        ("naive per-row ORM (rows/s)", round(naive["rows_per_second"]) if naive else None, None, None),
+        ("pipeline / ceiling", ratio(two["rows_per_second"], ceiling["rows_per_second"]), ">= 0.5", 0.5),
+        ("pipeline / naive", ratio(two["rows_per_second"], naive and naive["rows_per_second"]), ">= 50", 50),
+        ("2 workers vs 1, end to end (x)", ratio(one and one["seconds"], two["seconds"]), None, None),
+        (
+            "2 workers vs 1, transform phase (x)",
+            ratio(one and one["phases"].get("transform"), two["phases"].get("transform")),
+            ">= 1.5",
+            1.5,
+        ),
+        ("peak RSS of any worker process (MB)", rss, "< 250", -250),
+        ("tiny extraction, median (s)", tiny_run and tiny_run["median_seconds"], "< 0.5", -0.5),
+        ("four real files, end to end (s)", real and real["seconds"], "< 10", -10),
+    ]
+    out = []
+    for name, value, target, bound in rows:
+        met = None
+        if bound is not None and value is not None:
+            met = value >= bound if bound > 0 else value < -bound
+        out.append({"measure": name, "value": value, "target": target, "met": met})
+    return out
+
+
+def print_table(r: dict[str, Any]) -> None:
+    print(f"\n{r['machine']['rows']:,} staging rows, batches of {r['machine']['batch']:,}, {r['machine']['cpus']} CPUs")
+    for key in ("pipeline_1", "pipeline_2", "real_files"):
+        if key in r:
+            p = r[key]
+            phases = ", ".join(f"{k} {v:.2f}" for k, v in p["phases"].items())
+            print(
+                f"{key}: {p['seconds']:.2f} s ({p['rows_per_second']:,} rows/s; ingest {p['ingest_rows_per_second']:,} rows/s); {phases}; peak RSS {p['peak_rss_mb']}"
+            )
+    c = r["ceiling"]
+    print(f"ceiling: {c['seconds']:.2f} s; " + ", ".join(f"{k} {v:.2f}" for k, v in c["phases"].items()))
+    print(f"\n{'measure':<44} {'value':>12}  {'target':<8} met")
+    for row in r["summary"]:
+        value = "-" if row["value"] is None else f"{row['value']:,}"
+        met = {True: "yes", False: "NO", None: ""}[row["met"]]
+        print(f"{row['measure']:<44} {value:>12}  {row['target'] or '':<8} {met}")
