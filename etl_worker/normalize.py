@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -156,8 +157,10 @@ _NICKNAMES = {
 
 
 def _fold(value: str) -> str:
-    value = unicodedata.normalize("NFKD", value)
-    value = "".join(c for c in value if not unicodedata.combining(c)).lower()
+    if not value.isascii():  # accents off: 'Ñ' -> 'N'
+        value = unicodedata.normalize("NFKD", value)
+        value = "".join(c for c in value if not unicodedata.combining(c))
+    value = value.lower()
     return re.sub(r"[^a-z0-9 ]+", " ", value.replace("'", "").replace(".", ""))
 
 
@@ -219,9 +222,10 @@ def surname_key(name: str) -> str:
 def first_names_compatible(a: str, b: str) -> bool:
     """Whether two folded full names can be one person's: same surname, and first names equal, one a
     shortening of the other ('Takk' / 'Takkarist', 'Lano' / 'Delano') or a known nickname ('Gabe' / 'Gabriel')."""
-    first_a, first_b = a.split()[0], b.split()[0]
-    if a.split()[-1] != b.split()[-1]:
+    words_a, words_b = a.split(), b.split()
+    if words_a[-1] != words_b[-1]:
         return False
+    first_a, first_b = words_a[0], words_b[0]
     if first_a == first_b:
         return True
     short, long = sorted((first_a, first_b), key=len)
@@ -230,6 +234,7 @@ def first_names_compatible(a: str, b: str) -> bool:
     return _NICKNAMES.get(first_a, first_a) == _NICKNAMES.get(first_b, first_b)
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a few thousand schools, spelled a few ways each
 def college_key(college: str | None) -> str | None:
     """One college folded for matching: 'Ohio St.' = 'Ohio State', 'LSU' = 'Louisiana State'."""
     if college is None:
@@ -245,6 +250,7 @@ def colleges_overlap(a: frozenset[str] | set[str], b: frozenset[str] | set[str])
     return any(x == y or x.startswith(y + " ") or y.startswith(x + " ") for x in a for y in b)
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def college_keys(colleges: str | None) -> frozenset[str]:
     """Every school of a college field ('Lsu, Ohio State' is two schools), folded for matching."""
     if colleges is None:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,40 +52,54 @@ def never_run(conn: Connection, settle_seconds: int) -> list[str]:
 
 
 class _CsvStream(io.RawIOBase):
-    """A file-like view of rows rendered as CSV, so COPY streams without holding the file in memory."""
+    """A file-like view of rows rendered as CSV, so COPY streams without holding the file in memory.
 
-    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+    Rows are rendered a chunk at a time; values at ``json_positions`` are dumped as JSON.
+    """
+
+    CHUNK = 1000
+
+    def __init__(self, rows: Iterable[tuple[Any, ...]], json_positions: tuple[int, ...] = ()) -> None:
         self._rows = iter(rows)
-        self._buffer = b""
+        self._json = json_positions
+        self._buffer = bytearray()
         self._text = io.StringIO()
         self._writer = csv.writer(self._text, lineterminator="\n")
 
     def readable(self) -> bool:
         return True
 
+    def _render(self, row: tuple[Any, ...]) -> list[Any]:
+        cells = list(row)
+        for i in self._json:
+            if cells[i] is not None:
+                cells[i] = json.dumps(cells[i], ensure_ascii=False)
+        return cells
+
     def readinto(self, target: Any) -> int:
         while len(self._buffer) < len(target):
-            row = next(self._rows, None)
-            if row is None:
+            chunk = list(islice(self._rows, self.CHUNK))
+            if not chunk:
                 break
             self._text.seek(0)
             self._text.truncate()
-            self._writer.writerow([json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for v in row])
+            self._writer.writerows(map(self._render, chunk) if self._json else chunk)
             self._buffer += self._text.getvalue().encode()
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+        del self._buffer[:size]
         return size
 
 
 def copy_rows(conn: Connection, table: sa.Table, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
     """COPY rows (tuples in ``columns`` order, None for NULL) into ``table`` through psycopg2."""
+    json_positions = tuple(i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON))
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         sql = (
             f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({', '.join(columns)}))"
         )
-        cursor.copy_expert(sql, io.BufferedReader(_CsvStream(rows), buffer_size=1 << 16))
+        cursor.copy_expert(sql, io.BufferedReader(_CsvStream(rows, json_positions), buffer_size=1 << 16))
     finally:
         cursor.close()
 

@@ -44,7 +44,7 @@ def replace_batch(
         batch_rows = rows.get(table.name)
         if batch_rows:
             columns = [c.name for c in table.columns if c.server_default is None]
-            copy_rows(conn, table, columns, (tuple(row.get(c) for c in columns) for row in batch_rows))
+            copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in batch_rows))
 
 
 def analyze(conn: Connection) -> None:
@@ -135,7 +135,7 @@ def write_resolution(
     for table, rows in ((work_links, links), (work_merged_prospects, merged), (match_reviews, reviews)):
         if rows:
             columns = [c.name for c in table.columns if c.server_default is None]
-            copy_rows(conn, table, columns, (tuple(row.get(c) for c in columns) for row in rows))
+            copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in rows))
 
 
 def review_items(conn: Connection, extraction_id: str | None, limit: int) -> list[dict[str, Any]]:

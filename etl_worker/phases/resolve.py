@@ -50,7 +50,7 @@ class Record:
 
     @property
     def colleges(self) -> frozenset[str]:
-        return college_keys(self.college)
+        return college_keys(self.college)  # cached per college string
 
 
 def record_ids(record: Record) -> dict[str, str]:
