@@ -37,7 +37,8 @@ def run_ceiling(settings: Settings, extraction_id: str, processes: int = 2) -> d
     else:
         dispose_all()  # no connection crosses the fork
         with multiprocessing.get_context("fork").Pool(processes, initializer=dispose_all) as pool:
-            rows = sum(pool.starmap(_transform, [(settings, ctx, b) for b in started.plan]))
+            jobs = [(settings, ctx, b) for b in started.plan]
+            rows = sum(pool.starmap(_transform, jobs, chunksize=1))  # one batch at a time, as workers take them
     phases["transform"] = time.perf_counter() - mark
 
     outcome: dict[str, Any] = {"run": new_run(), "records": []}

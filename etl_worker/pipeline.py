@@ -1,6 +1,7 @@
 """The canvas of one execution, built by one pure function (no broker needed to build or inspect it).
 
-    extract -> chord([transform(source, batch) ...], validate) -> merge -> load -> publish -> alert
+    extract -> chord([transform(source, batch) ...], validate) -> chord([merge_part(i) ...], merge)
+            -> load -> publish -> alert
 
 Every task id is derived from the execution id, so enqueuing the same execution twice gives the same
 task ids: tracking records and the batch ledger then see one task, not two.
@@ -17,6 +18,7 @@ from celery.canvas import Signature
 
 from etl_worker.celery_app import app
 from etl_worker.models import PHASES
+from etl_worker.phases import merge
 from etl_worker.phases.results import Batch, new_run
 
 _NAMESPACE = uuid.UUID("8f7c1f38-9d1e-4a57-9f5e-2c0f5b0e1d11")
@@ -30,7 +32,8 @@ def task_id(execution_id: str, *parts: object) -> str:
 def execution_task_ids(execution_id: str, batches: Iterable[tuple[str, int]]) -> list[str]:
     """The task ids of an execution's steps, given the (source, batch number) pairs it may have planned."""
     phases = [task_id(execution_id, p) for p in ("extract", "validate", "merge", "load", "publish", "alert")]
-    return phases + [task_id(execution_id, "transform", source, batch_no) for source, batch_no in batches]
+    parts = [task_id(execution_id, "merge", part) for part in range(merge.PARTS)]
+    return phases + parts + [task_id(execution_id, "transform", source, batch_no) for source, batch_no in batches]
 
 
 def _step(name: str, task_id: str, immutable: bool = False, **kwargs: Any) -> Signature:
@@ -69,7 +72,11 @@ def build_pipeline(
             steps.append(chord(header, _step("validate", task_id(eid, "validate"), ctx=ctx, plan=plan_dicts)))
         else:  # every batch is done already: validate reads them from the ledger
             steps.append(_step("validate", task_id(eid, "validate"), results=[], ctx=ctx, plan=plan_dicts))
-    for name in ("merge", "load", "publish"):
+    if position <= PHASES.index("merge"):
+        parent = {} if steps else first
+        header = [_step("merge_part", task_id(eid, "merge", i), ctx=ctx, part=i, **parent) for i in range(merge.PARTS)]
+        steps.append(chord(header, _step("merge", task_id(eid, "merge"), ctx=ctx)))
+    for name in ("load", "publish"):
         if position <= PHASES.index(name):
             steps.append(_step(name, task_id(eid, name), ctx=ctx, **({} if steps else first)))
     steps.append(_step("alert", task_id(eid, "alert"), execution_id=eid))

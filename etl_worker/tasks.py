@@ -132,14 +132,32 @@ def validate_task(
     )
 
 
+@app.task(name="etl.merge_part", bind=True, time_limit=LIMITS.merge)
+def merge_part_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], part: int) -> dict[str, Any]:
+    """A chord header task: it never raises into the chord, it reports its counts or its error."""
+    try:
+        refused = deliveries.refusal(settings(), self.request.id, self.request.retries or 0, ctx["execution_id"])
+        if refused is None:
+            return merge.merge_part(settings(), ctx, previous, part)
+        error = refused
+    except RetriableError as exc:
+        if self.request.retries < settings().max_retries:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        error = f"gave up after {self.request.retries} retries: {exc}"
+    except Exception as exc:
+        log.exception("merge part failed", extra={"part": part, "execution_id": ctx["execution_id"]})
+        error = f"{type(exc).__name__}: {exc}"
+    return {"run": previous["run"], "part": part, "error": error}
+
+
 @app.task(name="etl.merge", bind=True, time_limit=LIMITS.merge)
-def merge_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+def merge_task(self: Task, parts: list[dict[str, Any]], ctx: dict[str, Any]) -> dict[str, Any]:
     return _guarded(
         self,
         ETLPhase.MERGE,
         ctx,
-        previous["run"],
-        lambda: merge.merge(settings(), ctx, previous, self.request.hostname, self.request.id),
+        parts[0]["run"],
+        lambda: merge.merge(settings(), ctx, parts, self.request.hostname, self.request.id),
     )
 
 

@@ -94,15 +94,22 @@ def untrusted_ids(conn: Connection, extraction_id: str, sources: list[str]) -> s
     return {(r[0], r[1]) for r in result}
 
 
-def prospect_blocks(
-    conn: Connection, extraction_id: str, sources: list[str], page: int = 5000
-) -> Iterator[list[dict[str, Any]]]:
-    """The extraction's work prospects in pages of whole surname blocks, by keyset on the folded surname.
+def _in_part(surname_key: Any, part: int, parts: int) -> Any:
+    """Whether a folded surname falls in one of ``parts`` hash partitions: whole blocks, never split."""
+    hashed = sa.cast(sa.func.hashtext(surname_key), sa.BigInteger) + 2147483648
+    return (hashed % parts) == part
 
-    Memory stays bounded by ``page`` rows plus the largest block.
+
+def prospect_blocks(
+    conn: Connection, extraction_id: str, sources: list[str], part: int, parts: int, page: int = 5000
+) -> Iterator[list[dict[str, Any]]]:
+    """One partition of the extraction's work prospects, in pages of whole surname blocks, by keyset on
+    the folded surname. Memory stays bounded by ``page`` rows plus the largest block.
     """
     wp = work_prospects.c
-    base = sa.select(work_prospects).where(wp.extraction_id == extraction_id, wp.source.in_(sources))
+    base = sa.select(work_prospects).where(
+        wp.extraction_id == extraction_id, wp.source.in_(sources), _in_part(wp.surname_key, part, parts)
+    )
     order = (wp.surname_key, wp.name_key, wp.source, wp.row_number)
     after: str | None = None
     while True:
@@ -119,10 +126,23 @@ def prospect_blocks(
         after = last
 
 
-def clear_resolution(conn: Connection, extraction_id: str) -> None:
-    """Forget an earlier resolution of the extraction (a merge that runs again starts clean)."""
-    for table in (work_links, work_merged_prospects, match_reviews):
-        conn.execute(sa.delete(table).where(table.c.extraction_id == extraction_id))
+def clear_resolution(conn: Connection, extraction_id: str, part: int, parts: int) -> None:
+    """Forget an earlier resolution of one partition (a merge part that runs again starts clean)."""
+    wp = work_prospects.c
+    for table in (work_links, match_reviews):
+        conn.execute(
+            sa.delete(table).where(
+                table.c.extraction_id == extraction_id,
+                wp.extraction_id == extraction_id,
+                wp.source == table.c.source,
+                wp.row_number == table.c.row_number,
+                _in_part(wp.surname_key, part, parts),
+            )
+        )
+    m = work_merged_prospects.c
+    conn.execute(
+        sa.delete(work_merged_prospects).where(m.extraction_id == extraction_id, _in_part(m.surname_key, part, parts))
+    )
 
 
 def write_resolution(

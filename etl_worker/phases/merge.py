@@ -1,11 +1,14 @@
 """Merge: resolve the work prospects of the sources that transformed into one row per real person.
 
 Records join the people already in ``prospect_core`` (so a later extraction updates, never
-duplicates) or new ones; ambiguous records go to ``match_reviews`` and are not loaded.
+duplicates) or new ones; ambiguous records go to ``match_reviews`` and are not loaded. Records can
+only be one person within a block of the same folded surname, so the blocks are split into
+``PARTS`` hash partitions resolved by parallel tasks; the merge phase is their sum.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -13,28 +16,27 @@ from etl_worker.db import canonical, work
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases.resolve import Record, existing_person, merged_row, resolve_block
-from etl_worker.phases.results import Clock, phase_record, skipped, sources_ok
+from etl_worker.phases.results import Clock, halt, phase_record, skipped, sources_ok
 from etl_worker.settings import Settings
 
+PARTS = 4  # enough to keep a few workers busy; each part holds whole surname blocks
 _RECORD_FIELDS = tuple(Record.__dataclass_fields__)
 
 
-def merge(
-    settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], worker: str | None, task_id: str | None
-) -> dict[str, Any]:
+def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], part: int) -> dict[str, Any]:
+    """Resolve one partition of the surname blocks; returns its counts (the phase record comes later)."""
     run = previous["run"]
     if run["halted"]:
-        return skipped(ctx, ETLPhase.MERGE, run, worker, task_id)
+        return {"run": run, "part": part}
     clock = Clock()
     extraction_id = ctx["extraction_id"]
     sources = sources_ok(ctx, run)
     counts = {"records_linked": 0, "prospects_merged": 0, "held_for_review": 0}
     methods: dict[str, int] = {}
     with transaction(settings.database_url) as conn:
-        work.clear_resolution(conn, extraction_id)
-        work.analyze(conn)
+        work.clear_resolution(conn, extraction_id, part, PARTS)
         untrusted = work.untrusted_ids(conn, extraction_id, sources)
-        for page in work.prospect_blocks(conn, extraction_id, sources):
+        for page in work.prospect_blocks(conn, extraction_id, sources, part, PARTS):
             links: list[dict[str, Any]] = []
             merged: list[dict[str, Any]] = []
             reviews: list[dict[str, Any]] = []
@@ -75,6 +77,34 @@ def merge(
             counts["records_linked"] += len(links)
             counts["prospects_merged"] += len(merged)
             counts["held_for_review"] += len(reviews)
-    details = {**counts, "match_methods": methods}
+    return {"run": run, "part": part, "counts": counts, "methods": methods, **clock.stamp()}
+
+
+def merge(
+    settings: Settings, ctx: dict[str, Any], parts: list[dict[str, Any]], worker: str | None, task_id: str | None
+) -> dict[str, Any]:
+    """The merge phase from its parts: one record; a part that failed fails the phase and halts the run."""
+    run = parts[0]["run"]
+    if run["halted"]:
+        return skipped(ctx, ETLPhase.MERGE, run, worker, task_id)
+    clock = Clock()
+    counts: dict[str, int] = {}
+    methods: dict[str, int] = {}
+    for result in parts:
+        for key, value in result.get("counts", {}).items():
+            counts[key] = counts.get(key, 0) + value
+        for key, value in result.get("methods", {}).items():
+            methods[key] = methods.get(key, 0) + value
+    starts = [r["started_at"] for r in parts if r.get("started_at")]
+    if starts:
+        clock.started_at = datetime.fromisoformat(min(starts))
+    errors = [f"part {r['part']}: {r['error']}" for r in parts if r.get("error")]
+    details = {**counts, "match_methods": methods, "parts": len(parts)}
+    if errors:
+        error = "; ".join(errors)
+        record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.FAILED, clock, worker, details, error, task_id)
+        return {"run": halt(run, f"merge failed: {error}"), "records": [record]}
+    with transaction(settings.database_url) as conn:
+        work.analyze(conn)  # the load joins the links just written: plan it on fresh statistics
     record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
     return {"run": run, "records": [record]}

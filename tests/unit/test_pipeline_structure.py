@@ -25,7 +25,7 @@ def test_batches_cover_each_source_range_without_gaps_or_overlap():
     ]
 
 
-def test_pipeline_is_extract_then_chord_of_every_batch_then_merge_load_publish():
+def test_pipeline_is_extract_then_chord_of_every_batch_then_chord_of_merge_parts_then_load_publish():
     plan = plan_batches({"nfl": (25, 1, 25), "pff": (10, 1, 10)}, 10)
     canvas = build_pipeline(CTX, plan)
     assert isinstance(canvas, _chain)
@@ -39,20 +39,38 @@ def test_pipeline_is_extract_then_chord_of_every_batch_then_merge_load_publish()
         ("etl.transform", "nfl", 2),
         ("etl.transform", "pff", 0),
     ]
-    # Celery folds the steps after a chord into the chord's body: validate -> merge -> load -> publish.
-    body = steps[1].body.tasks
-    assert [s.task for s in body] == ["etl.validate", "etl.merge", "etl.load", "etl.publish", "etl.alert"]
-    assert body[0].kwargs["plan"] == [b.as_dict() for b in plan]
-    assert all(s.kwargs["ctx"] == CTX for s in [steps[0], *header, *body[:-1]])
+    assert steps[1].body.task == "etl.validate"
+    assert steps[1].body.kwargs["plan"] == [b.as_dict() for b in plan]
+    # Whole surname blocks are resolved in parallel parts, then summed by the merge phase.
+    parts = list(steps[2].tasks)
+    assert [(p.task, p.kwargs["part"]) for p in parts] == [("etl.merge_part", i) for i in range(4)]
+    # Celery folds the steps after a chord into the chord's body: merge -> load -> publish -> alert.
+    body = steps[2].body.tasks
+    assert [s.task for s in body] == ["etl.merge", "etl.load", "etl.publish", "etl.alert"]
+    assert all(s.kwargs["ctx"] == CTX for s in [steps[0], *header, steps[1].body, *parts, *body[:-1]])
     assert body[-1].kwargs == {"execution_id": CTX["execution_id"]}
+
+
+def test_a_replay_from_merge_hands_the_carried_run_to_every_merge_part():
+    carried = {"halted": False, "halt_reason": None, "failed_sources": ["nfl"], "quality_score": 90.0, "totals": {}}
+    canvas = build_pipeline(CTX, [Batch("nfl", 0, 1, 10)], start="merge", carried=carried)
+    parts = list(canvas.tasks[0].tasks)
+    assert all(p.kwargs["previous"] == {"run": carried, "records": []} for p in parts)
+    assert [s.task for s in canvas.tasks[0].body.tasks] == ["etl.merge", "etl.load", "etl.publish", "etl.alert"]
 
 
 def test_task_ids_are_stable_per_execution_so_a_second_enqueue_is_the_same_tasks():
     plan = [Batch("nfl", 0, 1, 10)]
     first, second = build_pipeline(CTX, plan), build_pipeline(CTX, plan)
-    ids = lambda c: [c.tasks[0].id, *(h.id for h in c.tasks[1].tasks), *(s.id for s in c.tasks[1].body.tasks)]  # noqa: E731
+    ids = lambda c: [  # noqa: E731
+        c.tasks[0].id,
+        *(h.id for h in c.tasks[1].tasks),
+        c.tasks[1].body.id,
+        *(p.id for p in c.tasks[2].tasks),
+        *(s.id for s in c.tasks[2].body.tasks),
+    ]
     assert ids(first) == ids(second)
-    assert len(set(ids(first))) == 7
+    assert len(set(ids(first))) == 1 + 1 + 1 + 4 + 4
     assert task_id("e-1", "extract") != task_id("e-2", "extract")
 
 
