@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from etl_worker.db.engine import dispose_all
 from etl_worker.phases import extract, load, merge, publish, transform
 from etl_worker.phases.results import Batch, new_run
 from etl_worker.settings import Settings
@@ -28,8 +27,9 @@ def _spread(func: Callable[..., Any], jobs: list[tuple[Any, ...]], processes: in
     """Run ``func`` over ``jobs`` one job at a time on ``processes`` processes (1: in this one)."""
     if processes == 1:  # where a profiler can see it
         return [func(*job) for job in jobs]
-    dispose_all()  # no connection crosses the fork
-    with multiprocessing.get_context("fork").Pool(processes, initializer=dispose_all) as pool:
+    # Spawned, not forked: this process has Celery's and the database pool's threads, and a fork taken
+    # while one of them holds a lock leaves the child waiting on it for ever.
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
         return pool.starmap(func, jobs, chunksize=1)
 
 
