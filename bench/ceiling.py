@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from etl_worker.phases import extract, load, merge, publish, transform
+from etl_worker.phases.resolve import PARTS
 from etl_worker.phases.results import Batch, new_run
 from etl_worker.settings import Settings
 
@@ -49,7 +50,7 @@ def run_ceiling(settings: Settings, extraction_id: str, processes: int = 2) -> d
 
     mark = time.perf_counter()
     previous = {"run": new_run(), "records": []}
-    parts = _spread(merge.merge_part, [(settings, ctx, previous, i) for i in range(merge.PARTS)], processes)
+    parts = _spread(merge.merge_part, [(settings, ctx, previous, i) for i in range(PARTS)], processes)
     outcome = merge.merge(settings, ctx, parts, "ceiling", None)
     phases["merge"] = time.perf_counter() - mark
 

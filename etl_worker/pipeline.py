@@ -18,7 +18,7 @@ from celery.canvas import Signature
 
 from etl_worker.celery_app import app
 from etl_worker.models import PHASES
-from etl_worker.phases import merge
+from etl_worker.phases.resolve import PARTS
 from etl_worker.phases.results import Batch, new_run
 
 _NAMESPACE = uuid.UUID("8f7c1f38-9d1e-4a57-9f5e-2c0f5b0e1d11")
@@ -32,7 +32,7 @@ def task_id(execution_id: str, *parts: object) -> str:
 def execution_task_ids(execution_id: str, batches: Iterable[tuple[str, int]]) -> list[str]:
     """The task ids of an execution's steps, given the (source, batch number) pairs it may have planned."""
     phases = [task_id(execution_id, p) for p in ("extract", "validate", "merge", "load", "publish", "alert")]
-    parts = [task_id(execution_id, "merge", part) for part in range(merge.PARTS)]
+    parts = [task_id(execution_id, "merge", part) for part in range(PARTS)]
     return phases + parts + [task_id(execution_id, "transform", source, batch_no) for source, batch_no in batches]
 
 
@@ -74,7 +74,7 @@ def build_pipeline(
             steps.append(_step("validate", task_id(eid, "validate"), results=[], ctx=ctx, plan=plan_dicts))
     if position <= PHASES.index("merge"):
         parent = {} if steps else first
-        header = [_step("merge_part", task_id(eid, "merge", i), ctx=ctx, part=i, **parent) for i in range(merge.PARTS)]
+        header = [_step("merge_part", task_id(eid, "merge", i), ctx=ctx, part=i, **parent) for i in range(PARTS)]
         steps.append(chord(header, _step("merge", task_id(eid, "merge"), ctx=ctx)))
     for name in ("load", "publish"):
         if position <= PHASES.index(name):

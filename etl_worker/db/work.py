@@ -94,21 +94,15 @@ def untrusted_ids(conn: Connection, extraction_id: str, sources: list[str]) -> s
     return {(r[0], r[1]) for r in result}
 
 
-def _in_part(surname_key: Any, part: int, parts: int) -> Any:
-    """Whether a folded surname falls in one of ``parts`` hash partitions: whole blocks, never split."""
-    hashed = sa.cast(sa.func.hashtext(surname_key), sa.BigInteger) + 2147483648
-    return (hashed % parts) == part
-
-
 def prospect_blocks(
-    conn: Connection, extraction_id: str, sources: list[str], part: int, parts: int, page: int = 5000
+    conn: Connection, extraction_id: str, sources: list[str], part: int, page: int = 5000
 ) -> Iterator[list[dict[str, Any]]]:
-    """One partition of the extraction's work prospects, in pages of whole surname blocks, by keyset on
+    """One merge part of the extraction's work prospects, in pages of whole surname blocks, by keyset on
     the folded surname. Memory stays bounded by ``page`` rows plus the largest block.
     """
     wp = work_prospects.c
     base = sa.select(work_prospects).where(
-        wp.extraction_id == extraction_id, wp.source.in_(sources), _in_part(wp.surname_key, part, parts)
+        wp.extraction_id == extraction_id, wp.merge_part == part, wp.source.in_(sources)
     )
     order = (wp.surname_key, wp.name_key, wp.source, wp.row_number)
     after: str | None = None
@@ -126,8 +120,8 @@ def prospect_blocks(
         after = last
 
 
-def clear_resolution(conn: Connection, extraction_id: str, part: int, parts: int) -> None:
-    """Forget an earlier resolution of one partition (a merge part that runs again starts clean)."""
+def clear_resolution(conn: Connection, extraction_id: str, part: int) -> None:
+    """Forget an earlier resolution of one merge part (a part that runs again starts clean)."""
     wp = work_prospects.c
     for table in (work_links, match_reviews):
         conn.execute(
@@ -136,13 +130,11 @@ def clear_resolution(conn: Connection, extraction_id: str, part: int, parts: int
                 wp.extraction_id == extraction_id,
                 wp.source == table.c.source,
                 wp.row_number == table.c.row_number,
-                _in_part(wp.surname_key, part, parts),
+                wp.merge_part == part,
             )
         )
     m = work_merged_prospects.c
-    conn.execute(
-        sa.delete(work_merged_prospects).where(m.extraction_id == extraction_id, _in_part(m.surname_key, part, parts))
-    )
+    conn.execute(sa.delete(work_merged_prospects).where(m.extraction_id == extraction_id, m.merge_part == part))
 
 
 def write_resolution(

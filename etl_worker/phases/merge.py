@@ -3,7 +3,8 @@
 Records join the people already in ``prospect_core`` (so a later extraction updates, never
 duplicates) or new ones; ambiguous records go to ``match_reviews`` and are not loaded. Records can
 only be one person within a block of the same folded surname, so the blocks are split into
-``PARTS`` hash partitions resolved by parallel tasks; the merge phase is their sum.
+``PARTS`` parts (by a hash of the surname, stored on each work prospect at transform) resolved by
+parallel tasks; the merge phase is their sum.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from etl_worker.phases.resolve import Record, existing_person, merged_row, resol
 from etl_worker.phases.results import Clock, halt, phase_record, skipped, sources_ok
 from etl_worker.settings import Settings
 
-PARTS = 4  # enough to keep a few workers busy; each part holds whole surname blocks
 _RECORD_FIELDS = tuple(Record.__dataclass_fields__)
 
 
@@ -34,9 +34,9 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
     counts = {"records_linked": 0, "prospects_merged": 0, "held_for_review": 0}
     methods: dict[str, int] = {}
     with transaction(settings.database_url) as conn:
-        work.clear_resolution(conn, extraction_id, part, PARTS)
+        work.clear_resolution(conn, extraction_id, part)
         untrusted = work.untrusted_ids(conn, extraction_id, sources)
-        for page in work.prospect_blocks(conn, extraction_id, sources, part, PARTS):
+        for page in work.prospect_blocks(conn, extraction_id, sources, part):
             links: list[dict[str, Any]] = []
             merged: list[dict[str, Any]] = []
             reviews: list[dict[str, Any]] = []
@@ -48,7 +48,7 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
                 records = [Record(**{f: r[f] for f in _RECORD_FIELDS}) for r in rows]
                 existing = [existing_person(row) for row in known.get(surname, [])]
                 people, block_links, block_reviews = resolve_block(extraction_id, records, existing, untrusted)
-                merged.extend(merged_row(extraction_id, p) for p in people)
+                merged.extend({**merged_row(extraction_id, p), "merge_part": part} for p in people)
                 for link in block_links:
                     methods[link.method] = methods.get(link.method, 0) + 1
                     links.append(

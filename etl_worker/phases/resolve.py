@@ -9,6 +9,7 @@ equally well the record is held for review instead of guessed; when none fits it
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,14 @@ from etl_worker.normalize import (
 )
 
 # Which source's spelling of a name, position and college a merged person takes, best first.
+PARTS = 4  # merge parts: enough to keep a few workers busy, each holding whole surname blocks
+
+
+def block_part(surname: str) -> int:
+    """The merge part a surname block belongs to (stable across processes and runs)."""
+    return zlib.crc32(surname.encode()) % PARTS
+
+
 SOURCE_PRIORITY = ("nfl", "pfr", "espn", "pff", "yahoo", "cfr")
 _NO_CLASS = frozenset({"cfr"})  # sources whose records are college seasons, not draft classes
 

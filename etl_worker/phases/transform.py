@@ -14,6 +14,7 @@ from etl_worker.db.engine import transaction
 from etl_worker.errors import RecordError, RetriableError
 from etl_worker.models import TransformerStatus
 from etl_worker.normalize import college_key, name_key, position_group, surname_key
+from etl_worker.phases.resolve import block_part
 from etl_worker.phases.results import Batch, Clock
 from etl_worker.settings import Settings
 from etl_worker.sources import get_source
@@ -26,13 +27,15 @@ def work_rows(key: dict[str, Any], parsed: Transformed) -> dict[str, list[dict[s
     """The work-table rows one parsed record contributes, keyed by table name."""
     p = parsed.prospect
     folded = name_key(p.full_name)
+    surname = surname_key(folded)
     rows: dict[str, list[dict[str, Any]]] = {
         "work_prospects": [
             {
                 **key,
                 "full_name": p.full_name,
                 "name_key": folded,
-                "surname_key": surname_key(folded),
+                "surname_key": surname,
+                "merge_part": block_part(surname),
                 "position": p.position,
                 "position_group": position_group(p.position),
                 "college": p.college,

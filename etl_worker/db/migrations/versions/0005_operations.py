@@ -3,7 +3,8 @@
 Alerts are kept per (execution, rule, scope), so evaluating an execution twice never alerts twice;
 rollups keep per-day figures of pruned history forever; dropped files are known by checksum, so the
 drop-folder watcher takes a file once; a replayed execution names the one whose work it reuses, and
-every execution keeps its batch size, so a replay cuts the same batches.
+every execution keeps its batch size, so a replay cuts the same batches. Work prospects carry the merge
+part of their surname block, so each parallel merge part reads only its own rows.
 
 Revision ID: 0005
 Revises: 0004
@@ -72,6 +73,17 @@ def upgrade() -> None:
         sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("day", "kind", "name", name=op.f("pk_etl_daily_rollups")),
     )
+    op.add_column("work_prospects", sa.Column("merge_part", sa.SmallInteger(), server_default="0", nullable=False))
+    op.add_column(
+        "work_merged_prospects", sa.Column("merge_part", sa.SmallInteger(), server_default="0", nullable=False)
+    )
+    op.drop_index("ix_work_prospects_extraction_surname_key", table_name="work_prospects")
+    op.create_index(
+        "ix_work_prospects_extraction_part_surname_key",
+        "work_prospects",
+        ["extraction_id", "merge_part", "surname_key"],
+        unique=False,
+    )
     op.add_column("etl_executions", sa.Column("batch_size", sa.Integer(), nullable=True))
     op.add_column("etl_executions", sa.Column("replay_of", sa.Uuid(as_uuid=False), nullable=True))
     op.add_column("etl_executions", sa.Column("replay_from", sa.Text(), nullable=True))
@@ -81,6 +93,10 @@ def downgrade() -> None:
     op.drop_column("etl_executions", "replay_from")
     op.drop_column("etl_executions", "replay_of")
     op.drop_column("etl_executions", "batch_size")
+    op.drop_index("ix_work_prospects_extraction_part_surname_key", table_name="work_prospects")
+    op.create_index("ix_work_prospects_extraction_surname_key", "work_prospects", ["extraction_id", "surname_key"])
+    op.drop_column("work_merged_prospects", "merge_part")
+    op.drop_column("work_prospects", "merge_part")
     op.drop_table("etl_daily_rollups")
     op.drop_index("ix_etl_alerts_created_at", table_name="etl_alerts")
     op.drop_table("etl_alerts")
