@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from etl_worker.db import work
+from etl_worker.db.engine import transaction
 from etl_worker.phases import extract, load, merge, publish, transform
 from etl_worker.phases.resolve import PARTS
 from etl_worker.phases.results import Batch, new_run
@@ -49,6 +51,8 @@ def run_ceiling(settings: Settings, extraction_id: str, processes: int = 2) -> d
     phases["transform"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
+    with transaction(settings.database_url) as conn:  # as validate does: the merge plans on fresh statistics
+        work.analyze(conn)
     previous = {"run": new_run(), "records": []}
     parts = _spread(merge.merge_part, [(settings, ctx, previous, i) for i in range(PARTS)], processes)
     outcome = merge.merge(settings, ctx, parts, "ceiling", None)

@@ -135,7 +135,7 @@ work_prospects = sa.Table(
     sa.Column("other_ids", JSONB),
     *_draft_columns(),
     # Which merge part resolves the record's surname block (etl_worker.phases.resolve.block_part).
-    sa.Column("merge_part", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("merge_part", sa.SmallInteger, nullable=False),
     sa.Index("ix_work_prospects_extraction_part_surname_key", "extraction_id", "merge_part", "surname_key"),
 )
 
@@ -192,7 +192,7 @@ work_merged_prospects = sa.Table(
     sa.Column("source_ids", JSONB, nullable=False),
     sa.Column("source_records", sa.Integer, nullable=False),
     *_draft_columns(),
-    sa.Column("merge_part", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("merge_part", sa.SmallInteger, nullable=False),
 )
 
 match_reviews = sa.Table(

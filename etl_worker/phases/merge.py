@@ -99,7 +99,8 @@ def merge(
     if starts:
         clock.started_at = datetime.fromisoformat(min(starts))
     errors = [f"part {r['part']}: {r['error']}" for r in parts if r.get("error")]
-    details = {**counts, "match_methods": methods, "parts": len(parts)}
+    per_part = [r.get("counts", {}).get("records_linked", 0) for r in sorted(parts, key=lambda r: r["part"])]
+    details = {**counts, "match_methods": methods, "records_linked_per_part": per_part}
     if errors:
         error = "; ".join(errors)
         record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.FAILED, clock, worker, details, error, task_id)

@@ -78,3 +78,12 @@ def test_a_college_season_joins_the_player_of_a_later_class_at_the_same_school()
     _, links, _ = resolve_block(X, records, [], set())
     placed = people_of(links)
     assert placed[("cfr", 1)] == placed[("nfl", 1)] != placed[("cfr", 2)]
+
+
+def test_surname_blocks_spread_over_the_merge_parts_the_same_way_everywhere():
+    from etl_worker.phases.resolve import PARTS, block_part
+
+    parts = [block_part(f"surname{i}") for i in range(4000)]
+    assert {p: parts.count(p) for p in range(PARTS)} == {p: parts.count(p) for p in set(parts)}
+    assert min(parts.count(p) for p in range(PARTS)) > 4000 / PARTS * 0.9  # balanced
+    assert block_part("burrow") == block_part("burrow")
