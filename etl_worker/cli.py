@@ -37,6 +37,9 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+_MISSING_SCHEMA = ("42P01", "42703")  # undefined table, undefined column
+
+
 def friendly(func: F) -> F:
     """One readable line, not a traceback, for a user mistake or an unreachable server."""
 
@@ -51,6 +54,11 @@ def friendly(func: F) -> F:
         except sa.exc.OperationalError as exc:
             url = safe_url(Settings.from_env().database_url)
             _fail(f"cannot reach the database at {url}: {str(exc.orig).strip().splitlines()[0]}")
+        except sa.exc.ProgrammingError as exc:
+            if getattr(exc.orig, "pgcode", None) not in _MISSING_SCHEMA:
+                raise
+            url = safe_url(Settings.from_env().database_url)
+            _fail(f"the database at {url} lacks tables or columns this version needs: run `etl-worker db upgrade`")
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             settings = Settings.from_env()
             _fail(f"cannot reach the broker at {safe_url(settings.broker_url)}: {exc}")
@@ -427,8 +435,9 @@ def review(extraction_id: str | None, limit: int, as_json: bool) -> None:
 def worker(ctx: click.Context, concurrency: int | None, hostname: str | None, loglevel: str) -> None:
     """Run a Celery worker of etl_worker (other celery worker options pass through)."""
     from etl_worker.celery_app import app
+    from etl_worker.db.migrate import check_current
 
-    _settings()
+    check_current(_settings().database_url)
     argv = ["worker", f"--loglevel={loglevel}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
@@ -441,9 +450,11 @@ def worker(ctx: click.Context, concurrency: int | None, hostname: str | None, lo
 @friendly
 def listener() -> None:
     """Follow the result backend and write execution history to PostgreSQL."""
+    from etl_worker.db.migrate import check_current
     from etl_worker.tracking.listener import Listener
 
     settings = _settings()
+    check_current(settings.database_url)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -461,9 +472,11 @@ def listener() -> None:
 def beat(ctx: click.Context, schedule_file: str | None, loglevel: str) -> None:
     """Run the scheduler: start staged extractions nobody ran; prune history past its retention."""
     from etl_worker.celery_app import app
+    from etl_worker.db.migrate import check_current
     from etl_worker.embedded import etl_home
 
     settings = _settings()
+    check_current(settings.database_url)
     path = Path(schedule_file) if schedule_file else etl_home() / "celerybeat-schedule"
     path.parent.mkdir(parents=True, exist_ok=True)
     s = settings.schedule
@@ -485,7 +498,10 @@ def watch(directory: str, interval: float) -> None:
     folder = Path(directory)
     if not folder.is_dir():
         raise ConfigurationError(f"cannot watch {folder}: no such directory")
+    from etl_worker.db.migrate import check_current
+
     settings = _settings()
+    check_current(settings.database_url)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -6,8 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from etl_worker.db.engine import check_reachable
+from etl_worker.db.engine import check_reachable, get_engine
+from etl_worker.errors import ConfigurationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,3 +30,15 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def check_current(database_url: str) -> None:
+    """Refuse, in one line, a database whose schema is not the one this version of etl_worker needs."""
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    with get_engine(database_url).connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        raise ConfigurationError(
+            f"the database schema is at revision {current or 'none'}, this version needs {head}: "
+            "run `etl-worker db upgrade`"
+        )

@@ -68,3 +68,15 @@ def test_ingest_prints_the_extraction_id(settings):
     result = etl("ingest", "yahoo", str(FIXTURES / "yahoo.csv"), env={"ETL_DATABASE_URL": settings.database_url})
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip()) == 36
+
+
+def test_a_database_behind_this_version_gets_one_line_saying_upgrade(database_url):
+    from etl_worker.db.migrate import downgrade, upgrade
+
+    downgrade(database_url, "0004")
+    try:
+        env = {"ETL_DATABASE_URL": database_url}
+        _one_line_error(etl("summary", env=env), "lacks tables or columns", "etl-worker db upgrade")
+        _one_line_error(etl("worker", env=env), "schema is at revision 0004", "needs 0005", "etl-worker db upgrade")
+    finally:
+        upgrade(database_url)
