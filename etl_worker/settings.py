@@ -44,7 +44,10 @@ def _webhook(env: Mapping[str, str]) -> str | None:
     if url is not None:
         parsed = urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ConfigurationError(f"ETL_ALERT_WEBHOOK_URL must be an http(s) URL, got {url!r}")
+            # The URL may carry a token: say what is wrong with it, not what it is.
+            raise ConfigurationError(
+                f"ETL_ALERT_WEBHOOK_URL must be an http(s) URL with a host, got scheme {parsed.scheme or 'none'!r}"
+            )
     return url
 
 
