@@ -277,8 +277,9 @@ def summary(daily: int | None, as_json: bool) -> None:
     """Totals over every recorded execution, pruned history included (from its daily rollups)."""
     from etl_worker.tracking.history import get_daily, get_summary
 
-    data = get_summary(_settings())
-    days = get_daily(_settings(), daily) if daily else []
+    settings = _settings()
+    data = get_summary(settings)
+    days = get_daily(settings, daily) if daily else []
     if as_json:
         _print_json({**data, "daily": days} if daily else data)
         return

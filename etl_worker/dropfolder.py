@@ -69,14 +69,17 @@ class DropFolder:
     def take(self, path: Path) -> Outcome:
         checksum = sha256_of(path)
         source = source_for(path.name)
-        rejected = None if source else f"no source in the file name: start it with one of {', '.join(REGISTRY)}"
+        unknown = f"no source in the file name: start it with one of {', '.join(REGISTRY)}"
         with transaction(self.settings.database_url) as conn:
-            claimed = drops.claim(conn, checksum, path.name, source, "rejected" if rejected else "taking", rejected)
+            if source is None:
+                claimed = drops.claim(conn, checksum, path.name, None, "rejected", unknown)
+            else:
+                claimed = drops.claim(conn, checksum, path.name, source, "taking", None)
             earlier = None if claimed else drops.taken(conn, checksum)
         if earlier is not None:
             return Outcome(path, "skipped", f"same content as {earlier['filename']}, {earlier['status']} before")
-        if source is None or rejected is not None:
-            return Outcome(path, "rejected", str(rejected))
+        if source is None:
+            return Outcome(path, "rejected", unknown)
         try:
             extraction_id, rows = ingest_file(self.settings, source, path)
         except ETLError as exc:

@@ -25,25 +25,31 @@ def _backoff(retries: int) -> int:
     return min(2 ** (retries + 1), 30)
 
 
-def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], call: Callable[[], dict]) -> dict:
-    """Run a phase; passing faults retry with backoff, anything else becomes a failed phase that halts.
+def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple[dict | None, str | None]:
+    """Run ``call`` for a task: ``(result, None)``, or ``(None, error)`` when it could not.
 
-    A phase whose worker died on each of its last deliveries is not run again: it fails the run.
+    Passing faults retry the task with backoff (validate waiting for batches, without limit); a task
+    whose worker died on each of its last deliveries is not run again; anything else is the error.
     """
     try:
         refused = deliveries.refusal(settings(), task.request.id, task.request.retries or 0, ctx["execution_id"])
-        if refused is None:
-            return call()
-        error = refused
+        return (None, refused) if refused is not None else (call(), None)
     except validate.BatchesPending as exc:
         raise task.retry(exc=exc, countdown=2, max_retries=None) from None
     except RetriableError as exc:
         if task.request.retries < settings().max_retries:
             raise task.retry(exc=exc, countdown=_backoff(task.request.retries)) from None
-        error = f"gave up after {task.request.retries} retries: {exc}"
+        return None, f"gave up after {task.request.retries} retries: {exc}"
     except Exception as exc:
-        log.exception("phase failed", extra={"phase": phase, "execution_id": ctx["execution_id"]})
-        error = f"{type(exc).__name__}: {exc}"
+        log.exception("task failed", extra={"task": task.name, "execution_id": ctx["execution_id"]})
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], call: Callable[[], dict]) -> dict:
+    """Run a phase; a phase that could not run becomes a failed phase that halts the run."""
+    result, error = _attempt(task, ctx, call)
+    if result is not None:
+        return result
     record = phase_record(ctx, phase, PhaseStatus.FAILED, Clock(), task.request.hostname, {}, error, task.request.id)
     outcome: dict[str, Any] = {"run": halt(run, f"{phase} failed: {error}"), "records": [record]}
     if phase == ETLPhase.PUBLISH:
@@ -106,16 +112,8 @@ def transform_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], ba
     if previous["run"]["halted"]:
         record = transform.failed_batch(settings(), ctx, part, None, worker, task_id, "not run: the run halted")
         return {"run": previous["run"], "records": [record]}
-    try:
-        refused = deliveries.refusal(settings(), task_id, self.request.retries or 0, ctx["execution_id"])
-        if refused is None:
-            record = transform.transform(settings(), ctx, part, worker, task_id)
-        else:
-            record = transform.failed_batch(settings(), ctx, part, None, worker, task_id, refused)
-    except RetriableError as exc:
-        if self.request.retries < settings().max_retries:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
-        record = transform.failed_batch(settings(), ctx, part, None, worker, task_id, f"gave up: {exc}")
+    done, error = _attempt(self, ctx, lambda: transform.transform(settings(), ctx, part, worker, task_id))
+    record = done or transform.failed_batch(settings(), ctx, part, None, worker, task_id, str(error))
     return {"run": previous["run"], "records": [record]}
 
 
@@ -135,19 +133,8 @@ def validate_task(
 @app.task(name="etl.merge_part", bind=True, time_limit=LIMITS.merge)
 def merge_part_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], part: int) -> dict[str, Any]:
     """A chord header task: it never raises into the chord, it reports its counts or its error."""
-    try:
-        refused = deliveries.refusal(settings(), self.request.id, self.request.retries or 0, ctx["execution_id"])
-        if refused is None:
-            return merge.merge_part(settings(), ctx, previous, part)
-        error = refused
-    except RetriableError as exc:
-        if self.request.retries < settings().max_retries:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
-        error = f"gave up after {self.request.retries} retries: {exc}"
-    except Exception as exc:
-        log.exception("merge part failed", extra={"part": part, "execution_id": ctx["execution_id"]})
-        error = f"{type(exc).__name__}: {exc}"
-    return {"run": previous["run"], "part": part, "error": error}
+    result, error = _attempt(self, ctx, lambda: merge.merge_part(settings(), ctx, previous, part))
+    return result if result is not None else {"run": previous["run"], "part": part, "error": error}
 
 
 @app.task(name="etl.merge", bind=True, time_limit=LIMITS.merge)

@@ -16,40 +16,45 @@ from etl_worker.db.schema import etl_daily_rollups
 
 _FINISHED = "e.status IN ('success', 'partial_success', 'failed')"
 
-_DAILY = """
+
+def _figures(kind: str, name: str | None, table: str, status: str, duration: str, records: str) -> str:
+    """One day's figures of one kind per ``name`` (a column; None: 'all'), from the executions in ``e``
+    and, joined to them, ``table``."""
+    group = f"e.day, {name}" if name else "e.day"
+    return f"""
+SELECT e.day AS day, '{kind}' AS kind, {name or "'all'"} AS name, count(*) AS runs,
+       count(*) FILTER (WHERE {status} = 'success') AS successes,
+       count(*) FILTER (WHERE {status} = 'failed') AS failures,
+       count(*) FILTER (WHERE {status} NOT IN ('success', 'failed')) AS others,
+       count({duration}) AS timed_runs, coalesce(sum({duration}), 0) AS duration_sum,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY {duration}) AS duration_p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY {duration}) AS duration_p95,
+       {records} AS records, max(e.started_at) AS last_started_at
+FROM {table} GROUP BY {group}"""
+
+
+_DAILY = (
+    """
 WITH e AS (
     SELECT execution_id, started_at, (started_at AT TIME ZONE 'UTC')::date AS day, status, duration_seconds,
            total_prospects_loaded
     FROM etl_executions e WHERE {where}
+)"""
+    + _figures("execution", None, "e", "e.status", "e.duration_seconds", "coalesce(sum(e.total_prospects_loaded), 0)")
+    + "\nUNION ALL"
+    + _figures(
+        "phase", "p.phase", "etl_phase_runs p JOIN e USING (execution_id)", "p.status", "p.duration_seconds", "0"
+    )
+    + "\nUNION ALL"
+    + _figures(
+        "source",
+        "t.transformer_type",
+        "etl_transformer_runs t JOIN e USING (execution_id)",
+        "t.status",
+        "t.duration_seconds",
+        "coalesce(sum(t.records_processed), 0)",
+    )
 )
-SELECT day, 'execution' AS kind, 'all' AS name, count(*) AS runs,
-       count(*) FILTER (WHERE status = 'success') AS successes,
-       count(*) FILTER (WHERE status = 'failed') AS failures,
-       count(*) FILTER (WHERE status NOT IN ('success', 'failed')) AS others,
-       count(duration_seconds) AS timed_runs, coalesce(sum(duration_seconds), 0) AS duration_sum,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_seconds) AS duration_p50,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_seconds) AS duration_p95,
-       coalesce(sum(total_prospects_loaded), 0) AS records, max(started_at) AS last_started_at
-FROM e GROUP BY day
-UNION ALL
-SELECT e.day, 'phase', p.phase, count(*),
-       count(*) FILTER (WHERE p.status = 'success'), count(*) FILTER (WHERE p.status = 'failed'),
-       count(*) FILTER (WHERE p.status NOT IN ('success', 'failed')),
-       count(p.duration_seconds), coalesce(sum(p.duration_seconds), 0),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY p.duration_seconds),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY p.duration_seconds),
-       0, max(e.started_at)
-FROM etl_phase_runs p JOIN e USING (execution_id) GROUP BY e.day, p.phase
-UNION ALL
-SELECT e.day, 'source', t.transformer_type, count(*),
-       count(*) FILTER (WHERE t.status = 'success'), count(*) FILTER (WHERE t.status = 'failed'),
-       count(*) FILTER (WHERE t.status NOT IN ('success', 'failed')),
-       count(t.duration_seconds), coalesce(sum(t.duration_seconds), 0),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY t.duration_seconds),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY t.duration_seconds),
-       coalesce(sum(t.records_processed), 0), max(e.started_at)
-FROM etl_transformer_runs t JOIN e USING (execution_id) GROUP BY e.day, t.transformer_type
-"""
 
 _COLUMNS = [c.name for c in etl_daily_rollups.columns]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.faults.conftest import Scenario
-from tests.helpers import FIXTURES, stage_fixtures, wait_for
+from tests.helpers import FIXTURES, etl, stage_fixtures, wait_for
 
 
 class Receiver:
@@ -56,11 +55,8 @@ def orchestrator(scenario: Scenario):  # type: ignore[no-untyped-def]
 
 
 def _cli(scenario: Scenario, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "ETL_DATABASE_URL": scenario.settings.database_url}
-    env["ETL_BROKER_URL"] = scenario.settings.broker_url
-    return subprocess.run(
-        [sys.executable, "-m", "etl_worker.cli", *args], capture_output=True, text=True, env=env, timeout=120
-    )
+    env = {"ETL_DATABASE_URL": scenario.settings.database_url, "ETL_BROKER_URL": scenario.settings.broker_url}
+    return etl(*args, env=env, timeout=120)
 
 
 def _short_pff(tmp_path: Path, rows: int) -> Path:

@@ -343,24 +343,15 @@ def test_a_worker_killed_inside_the_load_transaction_rolls_back_and_the_load_is_
 
 
 def test_cancel_mid_transform_stops_every_task_of_the_run(scenario, capsys):  # type: ignore[no-untyped-def]
-    import subprocess
-    import sys
-
     from etl_worker.celery_app import app
+    from tests.helpers import etl
 
     scenario.arm("transform_hang", "60")
     runner = orchestrator(scenario)
     execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
     victim = scenario.faults / "victim.pid"
     pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
-    env = {**os.environ, "ETL_DATABASE_URL": scenario.settings.database_url}
-    result = subprocess.run(
-        [sys.executable, "-m", "etl_worker.cli", "cancel", execution_id],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    result = etl("cancel", execution_id, env={"ETL_DATABASE_URL": scenario.settings.database_url})
     assert result.returncode == 0 and "cancelled" in result.stdout, result.stderr
     execution = runner.wait(execution_id)
     assert execution.overall_status == "failed" and execution.error_summary == "cancelled by operator"

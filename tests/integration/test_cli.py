@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
-from tests.helpers import FIXTURES
-
-
-def etl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "etl_worker.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
+from tests.helpers import FIXTURES, etl
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
