@@ -89,7 +89,8 @@ def stage(settings: Settings, paths: dict[str, Path]) -> tuple[str, int, float]:
     started = time.perf_counter()
     extraction, total = None, 0
     for source, path in paths.items():
-        extraction, rows = ingest_file(settings, source, path, extraction)
+        staged = ingest_file(settings, source, path, extraction)
+        extraction, rows = staged.extraction_id, staged.rows
         total += rows
     assert extraction is not None
     return extraction, total, time.perf_counter() - started

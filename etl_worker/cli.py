@@ -23,6 +23,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Table
 
 from etl_worker.db.engine import safe_url
+from etl_worker.display import cell
 from etl_worker.errors import ConfigurationError, ETLError, RetriableError
 from etl_worker.models import PHASES, ETLExecution
 from etl_worker.settings import Settings
@@ -129,9 +130,17 @@ def ingest(source: str, file: str, extraction_id: str | None) -> None:
         def advance(rows: int, done: int) -> None:
             bar.update(task, completed=done, description=f"staging {file}: {rows:,} rows")
 
-        extraction, rows = ingest_file(settings, source, file, extraction_id, on_progress=advance)
-    err_console.print(f"staged {rows:,} {source} rows from {file}")
-    click.echo(extraction)
+        staged = ingest_file(settings, source, file, extraction_id, on_progress=advance)
+    account = staged.account
+    err_console.print(
+        f"staged {staged.rows:,} {source} rows from {cell(file)} ({account.lines_read:,} lines: 1 header, "
+        f"{account.blank_lines:,} blank, {account.records_rejected:,} records rejected)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for rejection in account.rejected[:10]:
+        err_console.print(f"  rejected line {rejection['line']:,}: {rejection['reason']}", highlight=False)
+    click.echo(staged.extraction_id)
 
 
 @main.command()

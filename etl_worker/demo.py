@@ -81,8 +81,9 @@ def _stage(settings: Settings, console: Console) -> str:
 
     extraction_id = None
     for source, name in SAMPLE:
-        extraction_id, rows = ingest_file(settings, source, DATA / name, extraction_id)
-        console.print(f"staged {rows:>5,} {source:<5} rows from {name}")
+        staged = ingest_file(settings, source, DATA / name, extraction_id)
+        extraction_id = staged.extraction_id
+        console.print(f"staged {staged.rows:>5,} {source:<5} rows from {name}")
     assert extraction_id is not None
     return extraction_id
 

@@ -81,7 +81,8 @@ class DropFolder:
         if source is None:
             return Outcome(path, "rejected", unknown)
         try:
-            extraction_id, rows = ingest_file(self.settings, source, path)
+            staged = ingest_file(self.settings, source, path)
+            extraction_id, rows = staged.extraction_id, staged.rows
         except ETLError as exc:
             with transaction(self.settings.database_url) as conn:
                 drops.settle(conn, checksum, status="rejected", message=str(exc))

@@ -1,17 +1,18 @@
-"""Stage a source export: stream a CSV file into the source's staging table with COPY."""
+"""Stage a source export: read it strictly and stream its records into the source's staging table with COPY."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from etl_worker.db import staging
 from etl_worker.db.engine import transaction
-from etl_worker.errors import ConfigurationError, FatalError
+from etl_worker.display import printable
+from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
+from etl_worker.exportfile import Account, ExportError, ExportReader
 from etl_worker.settings import Settings
 from etl_worker.sources import get_source
 
@@ -24,15 +25,50 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _records(reader: csv.DictReader, progress: Callable[[int], None] | None) -> Iterator[dict[str, str]]:
-    for count, row in enumerate(reader, start=1):
-        extra = row.pop(None, None)  # type: ignore[call-overload]
-        record = {k: v for k, v in row.items() if k is not None}
-        if extra:
-            record["_extra_fields"] = extra
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-        yield record
+class _Hashing:
+    """A binary file read line by line, hashed on the way (one pass for checksum and content)."""
+
+    def __init__(self, raw: object) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.position = 0
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self.raw.readline(limit)  # type: ignore[attr-defined]
+        self.digest.update(line)
+        self.position += len(line)
+        return line
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An ingested file: the extraction it went into and what became of each of its lines."""
+
+    extraction_id: str
+    account: Account
+
+    @property
+    def rows(self) -> int:
+        return self.account.records_staged
+
+
+def _extraction_id(settings: Settings, extraction_id: str | None) -> str:
+    if extraction_id is None:
+        return str(uuid.uuid4())
+    try:
+        extraction_id = str(uuid.UUID(extraction_id))
+    except ValueError:
+        raise ConfigurationError(f"extraction id {printable(extraction_id)!r} is not a UUID") from None
+    with transaction(settings.database_url) as conn:
+        try:
+            state = staging.extraction_state(conn, extraction_id)
+        except NotFoundError:
+            raise NotFoundError(
+                f"extraction {extraction_id} does not exist; leave out --extraction-id to start a new extraction"
+            ) from None
+    if state == "loaded":
+        raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
+    return extraction_id
 
 
 def ingest_file(
@@ -41,37 +77,46 @@ def ingest_file(
     path: str | Path,
     extraction_id: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-) -> tuple[str, int]:
-    """Stage ``path`` as ``source_name`` rows of an extraction (a new one unless given); returns (id, rows).
+) -> Staged:
+    """Stage ``path`` as ``source_name`` rows of an extraction (a new one unless given, which must exist).
 
     Staging a source again into the same extraction replaces its rows, until the extraction is loaded.
-    ``on_progress(rows, bytes_read)`` is called every thousand rows while the file streams in.
+    A file that cannot be read whole and as its source's export raises ``ExportError`` (file, line,
+    what is wrong) and stages nothing. ``on_progress(rows, bytes_read)`` is called every thousand rows.
     """
     source = get_source(source_name)
     path = Path(path)
+    name = str(path)
     if not path.is_file():
-        raise ConfigurationError(f"cannot read {path}: no such file")
-    if extraction_id is None:
-        extraction_id = str(uuid.uuid4())
-    else:
-        try:
-            extraction_id = str(uuid.UUID(extraction_id))
-        except ValueError:
-            raise ConfigurationError(f"extraction id {extraction_id!r} is not a UUID") from None
-    checksum = sha256_of(path)
+        raise ConfigurationError(f"cannot read {printable(name)}: no such file")
+    extraction_id = _extraction_id(settings, extraction_id)
     try:
-        with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            source.check_header(list(reader.fieldnames or []))
-            progress = (lambda rows: on_progress(rows, raw.tell())) if on_progress else None
+        with path.open("rb") as raw:
+            hashing = _Hashing(raw)
+            reader = ExportReader(hashing, name, source)  # type: ignore[arg-type]
+
+            stopped: list[Exception] = []
+
+            def records() -> Iterator[dict[str, str]]:
+                # An error raised inside COPY would come back wrapped by the driver: keep it, end the stream.
+                try:
+                    for count, (_, record) in enumerate(reader.records(), start=1):
+                        if on_progress is not None and count % 1000 == 0:
+                            on_progress(count, hashing.position)
+                        yield record
+                except (ExportError, OSError) as exc:
+                    stopped.append(exc)
+
             with transaction(settings.database_url) as conn:
                 staging.ensure_extraction(conn, extraction_id)
                 if staging.extraction_state(conn, extraction_id) == "loaded":
                     raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
-                rows = staging.replace_staging(conn, source.name, extraction_id, _records(reader, progress))
-                staging.record_file(conn, extraction_id, source.name, path.name, checksum, rows)
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    except csv.Error as exc:
-        raise ConfigurationError(f"{path} is not a readable CSV file: {exc}") from None
-    return extraction_id, rows
+                staging.replace_staging(conn, source.name, extraction_id, records())
+                if stopped:
+                    raise stopped[0]  # rolls the transaction back: nothing of the file is staged
+                staging.record_file(
+                    conn, extraction_id, source.name, path.name, hashing.digest.hexdigest(), **vars(reader.account)
+                )
+    except OSError as exc:
+        raise ExportError(name, None, f"could not be read: {exc.strerror or exc}") from None
+    return Staged(extraction_id, reader.account)

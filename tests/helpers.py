@@ -44,7 +44,7 @@ def stage_fixtures(settings: Any, sources: tuple[str, ...] = ("pff", "cfr", "nfl
 
     extraction_id = None
     for source in sources:
-        extraction_id, _ = ingest_file(settings, source, FIXTURES / f"{source}.csv", extraction_id)
+        extraction_id = ingest_file(settings, source, FIXTURES / f"{source}.csv", extraction_id).extraction_id
     assert extraction_id is not None
     return extraction_id
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from etl_worker.db.schema import (
     MEASUREMENT_FIELDS,
+    STAGING_TABLES,
     extraction_files,
     quality_metrics,
     quarantined_records,
@@ -40,6 +41,29 @@ def source_volumes(conn: Connection, extraction_id: str, sources: Iterable[str])
     ):
         volumes[source]["quarantined"] = int(quarantined)
     return volumes
+
+
+def unaccounted_rows(conn: Connection, extraction_id: str, sources: Iterable[str]) -> dict[str, float]:
+    """Per source: rows not accounted for between file, staging and transform (0 when every row is).
+
+    The records staged from the file, the rows in staging and the rows transformed plus quarantined
+    must all be the same number; the measure is how far apart they are.
+    """
+    sql = """
+        SELECT (SELECT coalesce(sum(row_count), 0) FROM extraction_files
+                 WHERE extraction_id = :x AND source = :source),
+               (SELECT count(*) FROM {staging} WHERE extraction_id = :x),
+               (SELECT count(*) FROM work_prospects WHERE extraction_id = :x AND source = :source)
+             + (SELECT count(*) FROM quarantined_records WHERE extraction_id = :x AND source = :source)
+    """
+    result = {}
+    for source in sources:
+        table = STAGING_TABLES[source].name
+        from_file, staged, accounted = conn.execute(
+            sa.text(sql.format(staging=table)), {"x": extraction_id, "source": source}
+        ).one()
+        result[source] = float(abs(from_file - staged) + abs(staged - accounted))
+    return result
 
 
 def completeness(

@@ -40,8 +40,13 @@ extraction_files = sa.Table(
     sa.Column("source", sa.Text, primary_key=True),
     sa.Column("filename", sa.Text, nullable=False),
     sa.Column("sha256", sa.Text, nullable=False),
-    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),  # records staged
     sa.Column("ingested_at", TS, nullable=False, server_default=_now()),
+    # Every physical line accounted for: 1 header + blank lines + the lines of staged and rejected records.
+    sa.Column("lines_read", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("blank_lines", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("records_rejected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rejected", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # first 100: line, reason
 )
 
 

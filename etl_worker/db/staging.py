@@ -119,14 +119,33 @@ def replace_staging(conn: Connection, source: str, extraction_id: str, records: 
     return count
 
 
-def record_file(conn: Connection, extraction_id: str, source: str, filename: str, sha256: str, row_count: int) -> None:
-    stmt = insert(extraction_files).values(
-        extraction_id=extraction_id, source=source, filename=filename, sha256=sha256, row_count=row_count
-    )
+def record_file(
+    conn: Connection,
+    extraction_id: str,
+    source: str,
+    filename: str,
+    sha256: str,
+    *,
+    records_staged: int,
+    lines_read: int,
+    blank_lines: int,
+    records_rejected: int,
+    rejected: list[dict[str, Any]],
+) -> None:
+    """What one staged file held: its records staged and rejected, and every line read."""
+    values = {
+        "filename": filename,
+        "sha256": sha256,
+        "row_count": records_staged,
+        "lines_read": lines_read,
+        "blank_lines": blank_lines,
+        "records_rejected": records_rejected,
+        "rejected": rejected,
+    }
+    stmt = insert(extraction_files).values(extraction_id=extraction_id, source=source, **values)
     conn.execute(
         stmt.on_conflict_do_update(
-            index_elements=["extraction_id", "source"],
-            set_={"filename": filename, "sha256": sha256, "row_count": row_count, "ingested_at": sa.func.now()},
+            index_elements=["extraction_id", "source"], set_={**values, "ingested_at": sa.func.now()}
         )
     )
 

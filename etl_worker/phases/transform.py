@@ -92,7 +92,7 @@ def transform(
                 processed += 1
                 key = {"extraction_id": extraction_id, "source": batch.source, "row_number": row_number}
                 try:
-                    produced = work_rows(key, source.transform(record))
+                    produced = work_rows(key, source.parse(record))
                 except RecordError as exc:
                     failed += 1
                     produced = {

@@ -64,6 +64,10 @@ def _transformed_rows(conn: Connection, extraction_id: str, sources: list[str]) 
     return {"all": float(sum(v["succeeded"] for v in volumes.values()))}
 
 
+def _unaccounted_rows(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
+    return quality.unaccounted_rows(conn, extraction_id, sources)
+
+
 def _completeness(table: sa.Table, column: str, only: tuple[str, ...] | None = None) -> Measure:
     def measure(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
         wanted = [s for s in sources if only is None or s in only]
@@ -114,6 +118,8 @@ _THREE_CONE = {None: (6.2, 8.7), "OL": (7.0, 9.2), "DL": (6.7, 9.0)}
 
 RULES: tuple[Rule, ...] = (
     Rule("rows_transformed", warn=1, fail=1, higher_is_worse=False, measure=_transformed_rows),
+    # Every record staged from a file is transformed or quarantined, none lost between the steps.
+    Rule("row_accounting", warn=0, fail=0, higher_is_worse=True, measure=_unaccounted_rows),
     Rule("quarantine_rate", warn=0.05, fail=0.5, higher_is_worse=True, measure=_quarantine_rate),
     Rule(
         "position_completeness",

@@ -27,17 +27,15 @@ _RUSHING_RECEIVING = {
     "rec_yds": "Rec_Yds",
     "rec_td": "Rec_TD",
 }
-_SUMMARY_NAMES = frozenset({"league average", "player", "team totals"})
 
 
 class CfrSource(Source):
     name = "cfr"
     required_columns = ("Player", "Team", "School", "Year", "G")
+    name_column = "Player"
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
         player = self.required_text(record, "Player")
-        if player.lower() in _SUMMARY_NAMES:
-            raise RecordError("summary_row", f"{player!r} is a summary row, not a player")
         season = whole(record.get("Year"), "Year")
         if season is None:
             raise RecordError("missing_required", "Year is empty")

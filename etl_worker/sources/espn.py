@@ -15,6 +15,7 @@ from etl_worker.sources.base import GradeFacts, ProspectFacts, Source, Transform
 class EspnSource(Source):
     name = "espn"
     required_columns = ("draft_year", "player_id", "player_name", "pos_abbr", "school", "pos_rk", "ovr_rk", "grade")
+    name_column = "player_name"
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
         draft_year = whole(record.get("draft_year"), "draft_year")

@@ -25,6 +25,9 @@ _DRILLS = {
 class NflSource(Source):
     name = "nfl"
     required_columns = ("year", "player", "college", "position", "height", "weight", "person_id", "grade")
+    name_column = "player"
+    # NFL.com writes paragraphs into these two: 103 quoted values over several lines in the real export.
+    multiline_columns = frozenset({"nfl_comparison", "draft_projection"})
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
         year = whole(record.get("year"), "year")

@@ -15,6 +15,7 @@ from etl_worker.sources.base import GradeFacts, ProspectFacts, Source, Transform
 class PffSource(Source):
     name = "pff"
     required_columns = ("pff_id", "player", "position", "school", "draft_year", "season", "grade_overall")
+    name_column = "player"
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
         season = whole(record.get("season"), "season")

@@ -26,6 +26,7 @@ _DRILLS = {
 class PfrSource(Source):
     name = "pfr"
     required_columns = ("season", "draft_year", "pfr_id", "cfb_id", "player_name", "pos", "school", "ht", "wt")
+    name_column = "player_name"
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
         season = whole(record.get("season"), "season")

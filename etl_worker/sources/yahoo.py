@@ -15,6 +15,7 @@ from etl_worker.sources.base import GradeFacts, ProspectFacts, Source, Transform
 class YahooSource(Source):
     name = "yahoo"
     required_columns = ("player", "position", "school", "draft_year", "rank")
+    name_column = "player"
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
         rank = whole(record.get("rank"), "rank")

@@ -96,7 +96,7 @@ def test_validation_fail_leaves_canonical_tables_untouched(settings, orchestrato
     bad = tmp_path / "nfl_bad.csv"
     lines = (FIXTURES / "nfl.csv").read_text().splitlines()
     bad.write_text("\n".join([lines[0], *("not-a-year" + line[4:] for line in lines[1:])]) + "\n")
-    extraction_id, _ = ingest_file(settings, "nfl", bad)
+    extraction_id = ingest_file(settings, "nfl", bad).extraction_id
     execution = orchestrator.execute_extraction(extraction_id)
 
     assert execution.overall_status == "failed"

@@ -53,7 +53,7 @@ def _stage(settings, tmp: Path, years: dict[str, int], keep) -> str:  # type: ig
             writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
             writer.writeheader()
             writer.writerows(r for r in reader if int(float(r[column])) == year and keep(r))
-        extraction_id, _ = ingest_file(settings, source, out, extraction_id)
+        extraction_id = ingest_file(settings, source, out, extraction_id).extraction_id
     assert extraction_id is not None
     return extraction_id
 
@@ -66,7 +66,7 @@ def loaded(settings, stack, tmp_path_factory):  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("real")
     extraction_id = None
     for source in FILES:
-        extraction_id, _ = ingest_file(settings, source, _slice(tmp, source), extraction_id)
+        extraction_id = ingest_file(settings, source, _slice(tmp, source), extraction_id).extraction_id
     orchestrator = ETLOrchestrator(max_records_per_batch=500, timeout_seconds=300, settings=settings)
     execution = orchestrator.execute_extraction(extraction_id)
     engine = sa.create_engine(settings.database_url)

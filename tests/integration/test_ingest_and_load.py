@@ -28,7 +28,8 @@ def _count(settings, sql, **params):  # type: ignore[no-untyped-def]
     reason="the shared sample data is not beside the project",
 )
 def test_ingest_streams_the_real_nfl_export_with_its_quoted_newlines(settings):
-    extraction_id, rows = ingest_file(settings, "nfl", SHARED_NFL)
+    staged = ingest_file(settings, "nfl", SHARED_NFL)
+    extraction_id, rows = staged.extraction_id, staged.rows
     assert rows == 6568  # 6,671 physical lines hold 6,568 records
     assert _count(settings, "SELECT count(*) FROM nfl_staging WHERE extraction_id = :x", x=extraction_id) == rows
     sha = _count(settings, "SELECT sha256 FROM extraction_files WHERE extraction_id = :x", x=extraction_id)
@@ -49,8 +50,8 @@ def test_bad_inputs_are_one_readable_error(settings, tmp_path):
     with pytest.raises(ConfigurationError, match="not a nfl export"):
         ingest_file(settings, "nfl", wrong)
     binary = tmp_path / "binary.csv"
-    binary.write_bytes(b"year,player\n\xff\xfe\x00garbage\n")
-    with pytest.raises(ConfigurationError, match="not UTF-8"):
+    binary.write_bytes(b"player,position,school,draft_year,rank\n\xff\xfe\x00garbage\n")
+    with pytest.raises(ConfigurationError, match="line 2: byte 0xff at column 1 is not UTF-8"):
         ingest_file(settings, "yahoo", binary)
 
 

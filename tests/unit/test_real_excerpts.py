@@ -85,5 +85,5 @@ def test_cfr_stacked_tables_and_summary_rows():
     chase = cfr.transform(by_name("cfr", "Player", "Ja'Marr Chase")).college_seasons[0]
     assert chase.team == "LSU" and chase.stats["pass_yds"] is None and chase.stats["rush_att"] == 1.0
     with pytest.raises(RecordError) as league:
-        cfr.transform(by_name("cfr", "Player", "League Average"))
+        cfr.parse(by_name("cfr", "Player", "League Average"))
     assert league.value.rule == "summary_row"

@@ -46,7 +46,7 @@ def test_cfr_passing_rows_keep_rushing_missing_not_zero():
 def test_summary_rows_and_bad_numbers_are_record_errors():
     adapter = get_source("cfr")
     with pytest.raises(RecordError) as summary:
-        adapter.transform({**rows("cfr")[0], "Player": "League Average"})
+        adapter.parse({**rows("cfr")[0], "Player": "League Average"})
     assert summary.value.rule == "summary_row"
     with pytest.raises(RecordError, match="not a number"):
         get_source("nfl").transform({**rows("nfl")[0], "weight": "heavy"})
