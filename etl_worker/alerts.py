@@ -8,6 +8,7 @@ is not.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import statistics
@@ -16,6 +17,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from sqlalchemy.engine import Connection
 
@@ -23,6 +25,7 @@ from etl_worker.db import alerts as store
 from etl_worker.db import quality
 from etl_worker.db.engine import transaction
 from etl_worker.errors import RetriableError
+from etl_worker.redact import redact_text, redact_url
 from etl_worker.settings import Alerting, Settings
 
 log = logging.getLogger(__name__)
@@ -92,28 +95,42 @@ class LogSink:
 
 
 class WebhookSink:
-    """POSTs each alert as JSON; any answer outside 2xx, or none within the timeout, is a failure."""
+    """POSTs each alert as JSON; any answer outside 2xx, or none within the timeout, is a failure.
+
+    A user and password in the URL are sent as HTTP Basic auth, never as part of the address; errors
+    name the URL redacted.
+    """
 
     name = "webhook"
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self.url = url
+        parts = urlsplit(url)
+        self.shown = redact_url(url)
+        self.headers = {"Content-Type": "application/json", "User-Agent": "etl-worker-alerts"}
+        if parts.username is not None or parts.password is not None:
+            login = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+            self.headers["Authorization"] = "Basic " + base64.b64encode(login.encode()).decode("ascii")
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        self.url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
         self.timeout = timeout
 
     def send(self, payload: dict[str, Any]) -> None:
         request = urllib.request.Request(
-            self.url,
-            data=json.dumps(payload, default=str).encode(),
-            headers={"Content-Type": "application/json", "User-Agent": "etl-worker-alerts"},
-            method="POST",
+            self.url, data=json.dumps(payload, default=str).encode(), headers=self.headers, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 response.read()
         except urllib.error.HTTPError as exc:
-            raise RetriableError(f"webhook answered {exc.code}") from None
+            raise RetriableError(f"webhook {self.shown} answered {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:
-            raise RetriableError(f"webhook unreachable: {getattr(exc, 'reason', exc)}") from None
+            reason = redact_text(str(getattr(exc, "reason", exc)))
+            raise RetriableError(f"webhook {self.shown} unreachable: {reason}") from None
+        except Exception as exc:  # a malformed answer or address: a failed delivery, never a crash
+            raise RetriableError(f"webhook {self.shown} failed: {type(exc).__name__}") from None
 
 
 def sinks(settings: Settings) -> list[Sink]:
@@ -159,9 +176,9 @@ def raise_alerts(settings: Settings, execution_id: str, targets: Sequence[Sink] 
             try:
                 sink.send(payload(alert))
                 outcome = "delivered"
-            except RetriableError as exc:
-                outcome = str(exc)
-                failures.append(f"{sink.name}: {exc}")
+            except Exception as exc:  # one sink's failure never keeps an alert from the others
+                outcome = redact_text(str(exc)) if isinstance(exc, RetriableError) else type(exc).__name__
+                failures.append(f"{sink.name}: {outcome}")
             with transaction(settings.database_url) as conn:
                 store.set_delivery(conn, alert["alert_id"], sink.name, outcome)
     if failures:

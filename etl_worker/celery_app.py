@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
-from celery import Celery
-from celery.signals import worker_process_init
+from celery import Celery, Task
+from celery.exceptions import Ignore, Reject, Retry
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
 
+from etl_worker import redact
 from etl_worker.celeryconfig import celery_config
 from etl_worker.db.engine import dispose_all
+from etl_worker.errors import TaskError
 from etl_worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,7 +25,23 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
-app = Celery("etl_worker", include=["etl_worker.tasks"])
+class RedactedTask(Task):  # type: ignore[misc]
+    """Every task of the app: an exception that escapes it is stored in the result backend (and shown
+    by Flower) with the URLs in its message redacted."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except (Retry, Ignore, Reject):
+            raise
+        except Exception as exc:
+            shown = redact.redact_text(str(exc))
+            if shown == str(exc):
+                raise
+            raise TaskError(f"{type(exc).__name__}: {shown}") from None
+
+
+app = Celery("etl_worker", include=["etl_worker.tasks"], task_cls=RedactedTask)
 app.conf.update(celery_config(settings()))
 
 
@@ -29,3 +49,9 @@ app.conf.update(celery_config(settings()))
 def _fresh_engines(**_: object) -> None:
     # A forked pool child must not reuse the parent's database connections.
     dispose_all()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redacting_logs(logger: logging.Logger, **_: object) -> None:
+    redact.install(logger)

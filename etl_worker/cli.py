@@ -18,14 +18,14 @@ import click
 import redis
 import sqlalchemy as sa
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from etl_worker.db.engine import safe_url
+from etl_worker import redact
 from etl_worker.display import cell
 from etl_worker.errors import ConfigurationError, ETLError, RetriableError
 from etl_worker.models import PHASES, ETLExecution
+from etl_worker.redact import redact_url
 from etl_worker.settings import Settings
 
 console = Console()
@@ -34,7 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {cell(redact.redact_text(message))}", highlight=False, soft_wrap=True)
     sys.exit(1)
 
 
@@ -49,20 +49,20 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except RetriableError as exc:
-            _fail(f"{exc} (database {safe_url(Settings.from_env().database_url)})")
+            _fail(f"{exc} (database {redact_url(Settings.from_env().database_url)})")
         except ETLError as exc:
             _fail(str(exc))
         except sa.exc.OperationalError as exc:
-            url = safe_url(Settings.from_env().database_url)
+            url = redact_url(Settings.from_env().database_url)
             _fail(f"cannot reach the database at {url}: {str(exc.orig).strip().splitlines()[0]}")
         except sa.exc.ProgrammingError as exc:
             if getattr(exc.orig, "pgcode", None) not in _MISSING_SCHEMA:
                 raise
-            url = safe_url(Settings.from_env().database_url)
+            url = redact_url(Settings.from_env().database_url)
             _fail(f"the database at {url} lacks tables or columns this version needs: run `etl-worker db upgrade`")
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             settings = Settings.from_env()
-            _fail(f"cannot reach the broker at {safe_url(settings.broker_url)}: {exc}")
+            _fail(f"cannot reach the broker at {redact_url(settings.broker_url)}: {exc}")
 
     return wrapper  # type: ignore[return-value]
 
@@ -93,6 +93,7 @@ def main(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    redact.install()
 
 
 @main.group()
@@ -109,7 +110,7 @@ def db_upgrade(revision: str) -> None:
 
     settings = _settings()
     upgrade(settings.database_url, revision)
-    console.print(f"schema at {revision} on {safe_url(settings.database_url)}")
+    console.print(f"schema at {revision} on {redact_url(settings.database_url)}")
 
 
 @main.command()
@@ -124,7 +125,7 @@ def ingest(source: str, file: str, extraction_id: str | None) -> None:
     settings = _settings()
     size = os.path.getsize(file) if os.path.isfile(file) else None
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
         task = bar.add_task(f"staging {file}", total=size)
 
         def advance(rows: int, done: int) -> None:
@@ -469,7 +470,7 @@ def listener() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     follower = Listener(settings)
-    err_console.print(f"listener following {safe_url(settings.result_backend)}")
+    err_console.print(f"listener following {redact_url(settings.result_backend)}")
     follower.run(stop, on_ready=lambda: err_console.print("listener ready"))
     err_console.print(f"listener stopped after {follower.recorded} records")
 
@@ -539,16 +540,7 @@ def flower(ctx: click.Context, port: int, address: str, insecure: bool) -> None:
         raise ConfigurationError("set ETL_FLOWER_BASIC_AUTH=user:password (or pass --insecure)")
     if auth and ":" not in auth:
         raise ConfigurationError("ETL_FLOWER_BASIC_AUTH must look like user:password")
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "etl_worker.celery_app:app",
-        "flower",
-        f"--port={port}",
-        f"--address={address}",
-    ]
+    argv = [sys.executable, "-m", "etl_worker.flower_auth", f"--port={port}", f"--address={address}"]
     if auth:
         argv.append(f"--basic-auth={auth}")
     os.execv(sys.executable, [*argv, *ctx.args])
@@ -577,7 +569,7 @@ def follow(settings: Settings, execution_id: str) -> None:
 
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
         task = bar.add_task("running", total=None)
         while True:
             expire_overdue(settings.database_url)

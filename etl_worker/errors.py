@@ -38,5 +38,9 @@ class RecordError(ETLError):
         self.reason = reason
 
 
+class TaskError(ETLError):
+    """What a task raised, its message redacted (the original could carry a URL with a secret)."""
+
+
 class DataQualityError(ETLError):
     """A data-quality rule failed hard."""

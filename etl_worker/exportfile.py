@@ -106,6 +106,8 @@ class ExportReader:
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
                 raise self._fail(start, f"a field is longer than {MAX_FIELD_CHARS:,} characters") from None
+            if "unexpected end of data" in str(exc):
+                raise self._fail(start, "a quoted field opens here and never closes (a stray quote?)") from None
             raise self._fail(self.account.lines_read or start, f"not valid CSV: {exc}") from None
         return start, row
 

@@ -39,15 +39,44 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
     return value
 
 
+# Each URL setting is checked here, so that a malformed one is refused in one line that says what is
+# wrong with it, never what it is (it may carry a password or a token).
+_DATABASE_DRIVERS = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+_REDIS_SCHEMES = ("redis", "rediss", "redis+socket", "unix")
+
+
+def _checked_url(name: str, url: str, schemes: tuple[str, ...]) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in schemes:
+        raise ConfigurationError(
+            f"{name} must be a URL starting with {', '.join(s + '://' for s in schemes)}; got "
+            + (f"scheme {scheme.lower()!r}" if sep else "no scheme")
+        )
+    netloc = rest.split("/", 1)[0]
+    if netloc.count("@") > 1:
+        raise ConfigurationError(f"{name} has an '@' in its password: write it as %40")
+    try:
+        urlsplit(url).port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ConfigurationError(f"{name} has a port that is not a number") from None
+    return url
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    """``postgresql://`` and ``postgres://`` are given the installed driver (psycopg2)."""
+    url = env.get("ETL_DATABASE_URL") or DEFAULT_DATABASE_URL
+    schemes = (*_DATABASE_DRIVERS, "postgresql+psycopg2")
+    url = _checked_url("ETL_DATABASE_URL", url, schemes)
+    scheme, _, rest = url.partition("://")
+    return f"{_DATABASE_DRIVERS.get(scheme.lower(), scheme)}://{rest}"
+
+
 def _webhook(env: Mapping[str, str]) -> str | None:
     url = env.get("ETL_ALERT_WEBHOOK_URL") or None
     if url is not None:
-        parsed = urlsplit(url)
-        if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            # The URL may carry a token: say what is wrong with it, not what it is.
-            raise ConfigurationError(
-                f"ETL_ALERT_WEBHOOK_URL must be an http(s) URL with a host, got scheme {parsed.scheme or 'none'!r}"
-            )
+        _checked_url("ETL_ALERT_WEBHOOK_URL", url, ("http", "https"))
+        if not urlsplit(url).hostname:
+            raise ConfigurationError("ETL_ALERT_WEBHOOK_URL has no host")
     return url
 
 
@@ -115,14 +144,15 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read ``ETL_*`` variables; unset ones take the defaults above."""
         env = os.environ if env is None else env
-        broker = env.get("ETL_BROKER_URL") or DEFAULT_BROKER_URL
+        broker = _checked_url("ETL_BROKER_URL", env.get("ETL_BROKER_URL") or DEFAULT_BROKER_URL, _REDIS_SCHEMES)
+        backend = _checked_url("ETL_RESULT_BACKEND", env.get("ETL_RESULT_BACKEND") or broker, _REDIS_SCHEMES)
         limits = TaskLimits(transform=_int(env, "ETL_TRANSFORM_TIME_LIMIT", TaskLimits.transform))
         if env.get("ETL_TASK_TIME_LIMIT"):
             limits = limits.capped(_int(env, "ETL_TASK_TIME_LIMIT", limits.longest()))
         settings = cls(
-            database_url=env.get("ETL_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=_database_url(env),
             broker_url=broker,
-            result_backend=env.get("ETL_RESULT_BACKEND") or broker,
+            result_backend=backend,
             max_records_per_batch=_int(env, "ETL_MAX_RECORDS_PER_BATCH", cls.max_records_per_batch),
             timeout_seconds=_int(env, "ETL_TIMEOUT_SECONDS", cls.timeout_seconds),
             result_expires=_int(env, "ETL_RESULT_EXPIRES", cls.result_expires),

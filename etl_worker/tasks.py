@@ -15,6 +15,7 @@ from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases import extract, load, merge, publish, transform, validate
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record
 from etl_worker.pipeline import build_pipeline
+from etl_worker.redact import redact_text
 from etl_worker.tracking import deliveries, retention
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,10 @@ def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple
     except RetriableError as exc:
         if task.request.retries < settings().max_retries:
             raise task.retry(exc=exc, countdown=_backoff(task.request.retries)) from None
-        return None, f"gave up after {task.request.retries} retries: {exc}"
+        return None, redact_text(f"gave up after {task.request.retries} retries: {exc}")
     except Exception as exc:
         log.exception("task failed", extra={"task": task.name, "execution_id": ctx["execution_id"]})
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, redact_text(f"{type(exc).__name__}: {exc}")
 
 
 def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], call: Callable[[], dict]) -> dict:

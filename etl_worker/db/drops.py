@@ -14,16 +14,29 @@ from etl_worker.db.schema import dropped_files
 STALE_CLAIM = "10 minutes"
 
 
-def claim(conn: Connection, sha256: str, filename: str, source: str | None, status: str, message: str | None) -> bool:
-    """Take a file's content for this watcher; False when it was taken before (by any name)."""
+def claim(
+    conn: Connection, sha256: str, filename: str, source: str | None, status: str, message: str | None
+) -> int | None:
+    """Take a file's content for this watcher: the how-many-th claim this is, None when taken before.
+
+    A claim still ``taking`` after ``STALE_CLAIM`` belongs to a watcher that died with the file, so it
+    is claimed again (the count tells the caller whether the file was already retaken once).
+    """
     d = dropped_files.c
     stmt = insert(dropped_files).values(sha256=sha256, filename=filename, source=source, status=status, message=message)
     stmt = stmt.on_conflict_do_update(
         index_elements=["sha256"],
-        set_={"filename": filename, "source": source, "status": status, "message": message, "seen_at": sa.func.now()},
+        set_={
+            "filename": filename,
+            "source": source,
+            "status": status,
+            "message": message,
+            "seen_at": sa.func.now(),
+            "attempts": d.attempts + 1,
+        },
         where=sa.and_(d.status == "taking", d.seen_at < sa.func.now() - sa.text(f"interval '{STALE_CLAIM}'")),
     )
-    return conn.execute(stmt.returning(d.sha256)).first() is not None
+    return conn.execute(stmt.returning(d.attempts)).scalar_one_or_none()
 
 
 def settle(conn: Connection, sha256: str, **values: Any) -> None:

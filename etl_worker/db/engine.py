@@ -8,20 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 
 from etl_worker.errors import ConfigurationError, RetriableError
+from etl_worker.redact import redact_text, redact_url
 
 _engines: dict[tuple[int, str], Engine] = {}
 _lock = threading.Lock()
-
-
-def safe_url(url: str) -> str:
-    """The URL as it may be shown to a person: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable database URL>"
 
 
 def get_engine(url: str) -> Engine:
@@ -35,7 +28,7 @@ def get_engine(url: str) -> Engine:
                 try:
                     engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
                 except Exception as exc:
-                    raise ConfigurationError(f"bad database URL {safe_url(url)}: {exc}") from None
+                    raise ConfigurationError(f"bad database URL {redact_url(url)}: {redact_text(str(exc))}") from None
                 _engines[key] = engine
     return engine
 
@@ -79,7 +72,9 @@ def check_reachable(url: str) -> None:
         with get_engine(url).connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.DBAPIError as exc:
-        raise ConfigurationError(f"cannot reach the database at {safe_url(url)}: {_first_line(exc.orig)}") from None
+        raise ConfigurationError(
+            f"cannot reach the database at {redact_url(url)}: {redact_text(_first_line(exc.orig))}"
+        ) from None
 
 
 def _first_line(exc: BaseException | None) -> str:

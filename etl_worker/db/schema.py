@@ -467,4 +467,5 @@ dropped_files = sa.Table(
     sa.Column("execution_id", UUID),
     sa.Column("message", sa.Text),
     sa.Column("seen_at", TS, nullable=False, server_default=_now()),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),  # claims by watchers
 )

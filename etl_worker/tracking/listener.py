@@ -15,9 +15,10 @@ from typing import Any
 
 import redis
 
-from etl_worker.db.engine import safe_url, transaction
+from etl_worker.db.engine import transaction
 from etl_worker.deadlines import expire_overdue
 from etl_worker.errors import ConfigurationError, ETLError
+from etl_worker.redact import redact_url
 from etl_worker.settings import Settings
 from etl_worker.tracking.records import record_meta
 
@@ -37,7 +38,7 @@ def check_reachable(url: str) -> None:
     try:
         redis_client(url).ping()
     except (redis.RedisError, OSError) as exc:
-        raise ConfigurationError(f"cannot reach Redis at {safe_url(url)}: {exc}") from None
+        raise ConfigurationError(f"cannot reach Redis at {redact_url(url)}: {exc}") from None
 
 
 class Listener:

@@ -77,7 +77,9 @@ def test_flower_shows_workers_and_tasks_with_credentials_only(settings, flower):
     assert "etl.transform" in wait_for(lambda: [n for n in tasks() if n == "etl.transform"], 30, "a transform task")
 
 
-def test_flower_prometheus_metrics(flower):  # type: ignore[no-untyped-def]
+def test_flower_prometheus_metrics_need_the_credentials(flower):  # type: ignore[no-untyped-def]
+    assert get(f"{flower}/metrics", auth=None)[0] == 401
+    assert get(f"{flower}/metrics", auth="ops:wrong")[0] == 401
     status, body = get(f"{flower}/metrics")
     assert status == 200
     assert "flower_events_total" in body

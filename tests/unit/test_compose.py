@@ -20,12 +20,17 @@ def _compose() -> list[str] | None:
     return None
 
 
-def test_compose_file_is_valid():
-    compose = _compose()
-    if compose is None:
+@pytest.fixture
+def compose() -> list[str]:
+    found = _compose()
+    if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail("no docker compose CLI (.ci/run installs docker-compose)")
         pytest.skip("no docker compose CLI on this machine")
+    return found
+
+
+def test_compose_file_is_valid(compose):  # type: ignore[no-untyped-def]
     env = {**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret"}
     result = subprocess.run(
         [*compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
@@ -43,3 +48,16 @@ def test_compose_file_is_valid():
         timeout=60,
     ).stdout.split()
     assert {"postgres", "redis", "migrate", "worker", "listener", "flower", "beat", "watch"} <= set(services)
+
+
+def test_compose_publishes_flower_on_loopback_only(compose):  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if k != "FLOWER_BIND"}
+    config = subprocess.run(
+        [*compose, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        env={**env, "ETL_FLOWER_BASIC_AUTH": "ops:secret"},
+        timeout=60,
+    ).stdout
+    published = [line.strip() for line in config.splitlines() if ":5555" in line]
+    assert published and all("127.0.0.1:5555" in line for line in published), published

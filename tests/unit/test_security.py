@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import http.server
+import io
+import logging
+import threading
+from typing import ClassVar
+
 import pytest
 
-from etl_worker.db.engine import safe_url
+from etl_worker.alerts import WebhookSink
 from etl_worker.db.staging import staging_table
-from etl_worker.errors import ConfigurationError
+from etl_worker.errors import ConfigurationError, RetriableError
+from etl_worker.redact import install, redact_text, redact_url
+from etl_worker.settings import Settings
 from etl_worker.sources import get_source
 
 
@@ -19,5 +28,106 @@ def test_a_source_name_that_is_not_registered_is_refused(name):
 
 
 def test_urls_shown_to_people_hide_the_password():
-    shown = safe_url("postgresql+psycopg2://scout:s3cret@db.example:5432/etl")
+    shown = redact_url("postgresql+psycopg2://scout:s3cret@db.example:5432/etl")
     assert "s3cret" not in shown and "db.example" in shown
+
+
+CANARY = "c4nary-S3CRET"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://scout:{CANARY}@db.example:5432/etl",
+        f"postgresql://scout:{CANARY}@odd@db.example/etl",  # an '@' in the password, not encoded
+        f"redis://:{CANARY}@127.0.0.1:6379/0",
+        f"amqp://guest:{CANARY}@rabbit//",
+        f"https://{CANARY}@hooks.example/etl",
+        f"https://ops:{CANARY}@hooks.example/etl?team=scouting&token={CANARY}",
+        f"https://hooks.example/etl?api_key={CANARY}#x",
+    ],
+)
+def test_one_redaction_hides_passwords_tokens_and_secret_parameters(url):
+    assert CANARY not in redact_url(url)
+    assert CANARY not in redact_text(f"could not send to {url}: refused")
+    assert "example" in redact_url(url) or "127.0.0.1" in redact_url(url) or "rabbit" in redact_url(url)
+
+
+def test_log_lines_and_tracebacks_are_redacted(caplog):
+    logger = logging.getLogger("etl_worker.test_redaction")
+    handler = logging.StreamHandler(io.StringIO())
+    logger.addHandler(handler)
+    try:
+        install(logger)
+        try:
+            raise ValueError(f"no route to https://ops:{CANARY}@hooks.example/etl")
+        except ValueError:
+            logger.exception("sending to %s failed", f"redis://:{CANARY}@cache:6379/0")
+        written = handler.stream.getvalue()  # type: ignore[attr-defined]
+    finally:
+        logger.removeHandler(handler)
+    assert "sending to redis://:***@cache:6379/0 failed" in written and "ValueError" in written
+    assert CANARY not in written
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (f"postgresql://scout:{CANARY}@odd@db/etl", "an '@' in its password"),
+        (f"postgres://scout:{CANARY}@db:port/etl", "port that is not a number"),
+        (f"mysql://scout:{CANARY}@db/etl", "scheme 'mysql'"),
+    ],
+)
+def test_a_malformed_database_url_is_one_line_without_its_password(url, says):
+    with pytest.raises(ConfigurationError, match=says) as refused:
+        Settings.from_env({"ETL_DATABASE_URL": url})
+    assert CANARY not in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_postgresql_urls_as_users_write_them_get_the_installed_driver():
+    for scheme in ("postgresql", "postgres", "POSTGRESQL"):
+        settings = Settings.from_env({"ETL_DATABASE_URL": f"{scheme}://scout@db.example:5432/etl"})
+        assert settings.database_url == "postgresql+psycopg2://scout@db.example:5432/etl"
+
+
+@pytest.mark.parametrize("name", ["ETL_BROKER_URL", "ETL_RESULT_BACKEND"])
+def test_an_unsupported_broker_scheme_is_one_line(name):
+    with pytest.raises(ConfigurationError, match=f"{name} must be a URL starting with redis://") as refused:
+        Settings.from_env({name: f"amqp://guest:{CANARY}@127.0.0.1:5672//"})
+    assert CANARY not in str(refused.value)
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    seen: ClassVar[list[tuple[str, str | None]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.seen.append((self.path, self.headers.get("Authorization")))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_webhook_url_with_userinfo_is_sent_with_basic_auth_not_in_the_address():
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        sink = WebhookSink(f"http://ops:{CANARY}@127.0.0.1:{port}/hook?team=scouting")
+        assert CANARY not in sink.url and CANARY not in sink.shown
+        sink.send({"rule": "run_failed"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    expected = "Basic " + base64.b64encode(f"ops:{CANARY}".encode()).decode()
+    assert _Hook.seen == [("/hook?team=scouting", expected)]
+
+
+def test_a_webhook_that_cannot_be_reached_fails_retriably_without_the_token():
+    sink = WebhookSink(f"http://ops:{CANARY}@127.0.0.1:1/hook?token={CANARY}", timeout=2)
+    with pytest.raises(RetriableError) as failed:
+        sink.send({"rule": "run_failed"})
+    assert "unreachable" in str(failed.value) and CANARY not in str(failed.value)

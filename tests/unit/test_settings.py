@@ -49,7 +49,9 @@ def test_task_time_limits_can_be_capped_so_redelivery_comes_sooner():
 def test_alert_settings_are_checked_with_one_readable_error():
     settings = Settings.from_env({"ETL_ALERT_WEBHOOK_URL": "https://hooks.example/etl", "ETL_ALERT_MIN_QUALITY": "75"})
     assert settings.alerting.webhook_url == "https://hooks.example/etl" and settings.alerting.min_quality == 75
-    with pytest.raises(ConfigurationError, match="ETL_ALERT_WEBHOOK_URL must be an http") as refused:
+    with pytest.raises(
+        ConfigurationError, match="ETL_ALERT_WEBHOOK_URL must be a URL starting with http://"
+    ) as refused:
         Settings.from_env({"ETL_ALERT_WEBHOOK_URL": "hooks.example/etl?token=s3cret"})
     assert "s3cret" not in str(refused.value)  # a token in the URL is never printed
     with pytest.raises(ConfigurationError, match="ETL_ALERT_VOLUME_DROP must be between 0 and 1"):

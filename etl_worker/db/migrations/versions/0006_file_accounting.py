@@ -1,7 +1,8 @@
 """file accounting
 
 Each staged file keeps what became of every physical line: lines read, blank lines, records rejected
-at ingest (with the first hundred line numbers and reasons) beside the records staged.
+at ingest (with the first hundred line numbers and reasons) beside the records staged. A dropped file
+counts the watchers that claimed it, so a file that kills its watcher is retaken once, then rejected.
 
 Revision ID: 0006
 Revises: 0005
@@ -33,8 +34,10 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
+    op.add_column("dropped_files", sa.Column("attempts", sa.Integer(), server_default="1", nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_column("dropped_files", "attempts")
     for column in ("rejected", "records_rejected", "blank_lines", "lines_read"):
         op.drop_column("extraction_files", column)

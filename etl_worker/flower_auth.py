@@ -1,0 +1,31 @@
+"""Flower for etl_worker's app, with its Prometheus ``/metrics`` behind the same basic auth as its pages.
+
+Flower serves ``/metrics`` to anyone; run as ``python -m etl_worker.flower_auth [flower options]``,
+the handler requires the credentials first (``/healthcheck`` stays open for probes).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from flower.views import monitor
+from tornado import web
+
+
+def protect_metrics() -> None:
+    if not getattr(monitor.Metrics.get, "_etl_protected", False):
+        guarded = web.authenticated(monitor.Metrics.get)
+        guarded._etl_protected = True  # type: ignore[attr-defined]
+        monitor.Metrics.get = guarded  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> None:
+    from celery.bin.celery import main as celery_main
+
+    protect_metrics()
+    sys.argv = ["celery", "-A", "etl_worker.celery_app:app", "flower", *argv]
+    celery_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
