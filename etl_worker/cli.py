@@ -22,7 +22,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Table
 
 from etl_worker import redact
-from etl_worker.display import cell
+from etl_worker.display import cell, printable
 from etl_worker.errors import ConfigurationError, ETLError, RetriableError
 from etl_worker.models import PHASES, ETLExecution
 from etl_worker.redact import redact_url
@@ -82,6 +82,11 @@ def _uuid(value: str, what: str) -> str:
         raise ConfigurationError(f"{what} {value!r} is not a valid id") from None
 
 
+def _add_row(table: Table, *values: object) -> None:
+    """A table row of values from data: escaped, never read as markup."""
+    table.add_row(*(cell(v) for v in values))
+
+
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
@@ -110,7 +115,7 @@ def db_upgrade(revision: str) -> None:
 
     settings = _settings()
     upgrade(settings.database_url, revision)
-    console.print(f"schema at {revision} on {redact_url(settings.database_url)}")
+    console.print(f"schema at {revision} on {cell(redact_url(settings.database_url))}", highlight=False)
 
 
 @main.command()
@@ -140,7 +145,7 @@ def ingest(source: str, file: str, extraction_id: str | None) -> None:
         soft_wrap=True,
     )
     for rejection in account.rejected[:10]:
-        err_console.print(f"  rejected line {rejection['line']:,}: {rejection['reason']}", highlight=False)
+        err_console.print(f"  rejected line {rejection['line']:,}: {cell(rejection['reason'])}", highlight=False)
     click.echo(staged.extraction_id)
 
 
@@ -265,7 +270,8 @@ def history(limit: int, as_json: bool) -> None:
         "execution", "extraction", "status", "started", "seconds", "prospects", "quality", "error", "replay of"
     )
     for e in executions:
-        table.add_row(
+        _add_row(
+            table,
             e.execution_id,
             e.extraction_id[:8],
             e.overall_status,
@@ -296,7 +302,8 @@ def summary(daily: int | None, as_json: bool) -> None:
     if daily:
         per_day = Table("day", "kind", "name", "runs", "success", "failed", "other", "p50 s", "p95 s")
         for d in days:
-            per_day.add_row(
+            _add_row(
+                per_day,
                 str(d["day"]),
                 d["kind"],
                 d["name"],
@@ -309,12 +316,12 @@ def summary(daily: int | None, as_json: bool) -> None:
             )
         console.print(per_day)
     table = Table("metric", "value")
-    table.add_row("executions", str(data["total_executions"]))
-    table.add_row("success rate", f"{data['success_rate']:.1f}%")
+    _add_row(table, "executions", str(data["total_executions"]))
+    _add_row(table, "success rate", f"{data['success_rate']:.1f}%")
     avg = data["average_duration_seconds"]
-    table.add_row("average duration", f"{avg:.1f} s" if avg is not None else "-")
+    _add_row(table, "average duration", f"{avg:.1f} s" if avg is not None else "-")
     for state, count in data["executions_by_status"].items():
-        table.add_row(f"  {state}", str(count))
+        _add_row(table, f"  {state}", str(count))
     console.print(table)
 
 
@@ -332,7 +339,8 @@ def alerts(limit: int, as_json: bool) -> None:
         return
     table = Table("when", "severity", "rule", "scope", "execution", "message", "delivered")
     for a in found:
-        table.add_row(
+        _add_row(
+            table,
             f"{a['created_at']:%Y-%m-%d %H:%M:%S}",
             a["severity"],
             a["rule"],
@@ -374,8 +382,11 @@ def report(execution_id: str, output: str | None) -> None:
         metrics = quality.execution_metrics(conn, execution_id)
         quarantined = quality.quarantine_summary(conn, execution.extraction_id)
     path = output or f"execution-{execution_id}.html"
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(render(execution, metrics, quarantined))
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(render(execution, metrics, quarantined))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write the report to {printable(path)}: {exc.strerror or exc}") from None
     click.echo(path)
 
 
@@ -389,22 +400,24 @@ def quarantine(extraction_id: str, limit: int, as_json: bool) -> None:
 
     Fix the export and stage it again into the same extraction (or a new one) to re-admit them.
     """
-    from etl_worker.db import quality
+    from etl_worker.db import quality, staging
     from etl_worker.db.engine import transaction
 
+    extraction_id = _uuid(extraction_id, "extraction id")
     with transaction(_settings().database_url) as conn:
-        rows = quality.quarantined_rows(conn, _uuid(extraction_id, "extraction id"), limit)
+        staging.extraction_state(conn, extraction_id)  # an unknown extraction is one line, not empty tables
+        rows = quality.quarantined_rows(conn, extraction_id, limit)
         by_reason = quality.quarantine_summary(conn, extraction_id)
     if as_json:
         _print_json(rows)
         return
     summary = Table("source", "rule", "rows", title="quarantined rows by rule")
     for source, rule, count in by_reason:
-        summary.add_row(source, rule, str(count))
+        _add_row(summary, source, rule, str(count))
     console.print(summary)
     table = Table("source", "row", "rule", "reason", title=f"first {limit}")
     for row in rows:
-        table.add_row(row["source"], str(row["row_number"]), row["rule"], row["reason"])
+        _add_row(table, row["source"], str(row["row_number"]), row["rule"], row["reason"])
     console.print(table)
 
 
@@ -415,18 +428,21 @@ def quarantine(extraction_id: str, limit: int, as_json: bool) -> None:
 @friendly
 def review(extraction_id: str | None, limit: int, as_json: bool) -> None:
     """Source records the merge could not place with confidence (not loaded until resolved)."""
-    from etl_worker.db import work
+    from etl_worker.db import staging, work
     from etl_worker.db.engine import transaction
 
     extraction = _uuid(extraction_id, "extraction id") if extraction_id else None
     with transaction(_settings().database_url) as conn:
+        if extraction is not None:
+            staging.extraction_state(conn, extraction)
         items = work.review_items(conn, extraction, limit)
     if as_json:
         _print_json(items)
         return
     table = Table("source", "row", "name", "class", "reason", "candidates")
     for item in items:
-        table.add_row(
+        _add_row(
+            table,
             item["source"],
             str(item["row_number"]),
             item["full_name"],
@@ -470,7 +486,7 @@ def listener() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     follower = Listener(settings)
-    err_console.print(f"listener following {redact_url(settings.result_backend)}")
+    err_console.print(f"listener following {cell(redact_url(settings.result_backend))}", highlight=False)
     follower.run(stop, on_ready=lambda: err_console.print("listener ready"))
     err_console.print(f"listener stopped after {follower.recorded} records")
 
@@ -484,11 +500,11 @@ def beat(ctx: click.Context, schedule_file: str | None, loglevel: str) -> None:
     """Run the scheduler: start staged extractions nobody ran; prune history past its retention."""
     from etl_worker.celery_app import app
     from etl_worker.db.migrate import check_current
-    from etl_worker.embedded import etl_home
+    from etl_worker.embedded import etl_home, private_dir
 
     settings = _settings()
     check_current(settings.database_url)
-    path = Path(schedule_file) if schedule_file else etl_home() / "celerybeat-schedule"
+    path = Path(schedule_file) if schedule_file else private_dir(etl_home()) / "celerybeat-schedule"
     path.parent.mkdir(parents=True, exist_ok=True)
     s = settings.schedule
     err_console.print(
@@ -517,13 +533,13 @@ def watch(directory: str, interval: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     watcher = DropFolder(settings, folder)
-    console.print(f"watching {folder} every {interval:g} s", highlight=False)
+    console.print(f"watching {cell(folder)} every {interval:g} s", highlight=False)
     while not stop.is_set():
         for outcome in watcher.poll():
             line = f"{outcome.status} {outcome.path.name}: {outcome.message}"
             if outcome.execution_id:
                 line += f" (extraction {outcome.extraction_id}, execution {outcome.execution_id})"
-            console.print(line, highlight=False, soft_wrap=True)
+            console.print(cell(line), highlight=False, soft_wrap=True)
         stop.wait(interval)
 
 
@@ -599,13 +615,14 @@ def _render_execution(e: ETLExecution) -> None:
         f"{e.total_measurements_loaded} measurements, {e.total_stats_loaded} college seasons; quality {quality}"
     )
     if e.error_summary:
-        console.print(f"[{colour}]{e.error_summary}[/]", highlight=False)
+        console.print(f"[{colour}]{cell(e.error_summary)}[/]", highlight=False)
     if e.replay_of:
         console.print(f"replay of execution {e.replay_of} from {e.replay_from} (earlier phases reused)")
     phases = Table("phase", "status", "seconds", "worker", "details / error")
     for p in e.phases:
         info = p.error_message or json.dumps(p.details, default=str)
-        phases.add_row(
+        _add_row(
+            phases,
             p.phase,
             p.status,
             f"{p.duration_seconds:.3f}" if p.duration_seconds is not None else "",
@@ -615,7 +632,8 @@ def _render_execution(e: ETLExecution) -> None:
     console.print(phases)
     table = Table("transformer", "batches", "records", "quarantined", "status", "workers")
     for name, s in e.transformer_summary().items():
-        table.add_row(
+        _add_row(
+            table,
             name,
             str(s["batches"]),
             str(s["processed"]),

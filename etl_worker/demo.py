@@ -17,6 +17,7 @@ from rich.table import Table
 from etl_worker import embedded
 from etl_worker.db import canonical, quality
 from etl_worker.db.engine import transaction
+from etl_worker.display import cell
 from etl_worker.report import render
 from etl_worker.settings import Settings
 from etl_worker.supervisor import ProcessGroup
@@ -36,17 +37,20 @@ def run_demo(console: Console) -> str:
     """Run the demo; returns the execution's overall status."""
     servers = embedded.EmbeddedServers() if embedded.wanted() else None
     procs: ProcessGroup | None = None
+    umask = os.umask(0o077)  # logs, reports and what the workers write: private to this user
     try:
         if servers is not None:
             with console.status("starting the embedded PostgreSQL and Redis"):
                 os.environ.update(servers.start())
-            console.print(f"embedded servers under {servers.home}")
+            where = f"{servers.home}" + (
+                f" (PostgreSQL's data in {servers.postgres_dir})" if servers.postgres_dir.parent != servers.home else ""
+            )
+            console.print(f"embedded servers under {cell(where)}", highlight=False)
         settings = Settings.from_env()
         from etl_worker.db.migrate import upgrade
 
         upgrade(settings.database_url)
-        log_dir = embedded.etl_home() / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir = embedded.private_dir(embedded.etl_home() / "logs")
         procs = ProcessGroup(dict(os.environ), log_dir)
         with console.status("starting the listener and two workers"):
             procs.start("listener", "listener")
@@ -62,6 +66,7 @@ def run_demo(console: Console) -> str:
                 procs.stop_all()
         if servers is not None:
             servers.stop()
+        os.umask(umask)
 
 
 def _wait_for_workers(nodes: list[str], timeout: float = 90) -> None:
@@ -140,5 +145,5 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
 def _table(console: Console, title: str, columns: list[str], rows: list[list[str]]) -> None:
     table = Table(*columns, title=title)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(cell, row))
     console.print(table)

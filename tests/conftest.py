@@ -12,7 +12,6 @@ tests/e2e.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -87,8 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     servers = config.stash.get(EMBEDDED, None)
     if servers is not None:
-        servers.stop()
-        shutil.rmtree(servers.home, ignore_errors=True)
+        servers.remove()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

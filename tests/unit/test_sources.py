@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
 from etl_worker.errors import ConfigurationError, RecordError
+from etl_worker.exportfile import ExportReader
 from etl_worker.normalize import college_key, height_inches, name_key, position_group
 from etl_worker.sources import get_source
 from tests.helpers import FIXTURES
@@ -70,3 +72,60 @@ def test_names_colleges_positions_fold_for_matching():
     assert college_key("Ohio St.") == college_key("Ohio State")
     assert position_group("SAF") == position_group("FS") == "DB"
     assert position_group("T") == position_group("OT") == "OL"
+
+
+PACKAGED = sorted((Path(__file__).parents[2] / "etl_worker" / "data").glob("*.csv"))
+
+
+@pytest.mark.parametrize("path", PACKAGED, ids=lambda p: p.name)
+def test_no_real_player_is_quarantined_as_a_summary_header_or_name_only_line(path):
+    """The record checks every source shares catch only what is not a player in the real exports:
+    the one College Football Reference "League Average" line."""
+    adapter = get_source(path.name.split("_")[0])
+    caught = []
+    with path.open("rb") as handle:
+        for _, record in ExportReader(handle, path.name, adapter).records():
+            try:
+                adapter.parse(record)
+            except RecordError as exc:
+                caught.append((record[adapter.name_column], exc.rule))
+    assert caught == ([("League Average", "summary_row")] if adapter.name == "cfr" else [])
+
+
+@pytest.mark.parametrize(
+    ("player", "rule"),
+    [
+        ("Team Totals", "summary_row"),
+        ("TOTAL:", "summary_row"),
+        ("Source: pff.com", "summary_row"),
+        ("Data as of 2020-04-01", "summary_row"),
+        ("© 2020 Pro Football Focus", "summary_row"),
+        ("* grades are provisional", "summary_row"),
+        ("....", "not_a_name"),
+        ("12345", "not_a_name"),
+    ],
+)
+def test_summary_and_footer_lines_are_quarantined_in_any_source(player, rule):
+    record = {**rows("pff")[0], "player": player}
+    with pytest.raises(RecordError) as caught:
+        get_source("pff").parse(record)
+    assert caught.value.rule == rule
+
+
+@pytest.mark.parametrize("player", ["Sourcing Smith", "Noté Totalson", "D'Andre Swift", "Ja'Marr Chase", "A.J. Hawk"])
+def test_names_that_resemble_patterns_are_kept(player):
+    assert get_source("pff").parse({**rows("pff")[0], "player": player}).prospect.full_name == player
+
+
+def test_a_record_with_a_name_only_or_no_class_is_quarantined():
+    blank = {column: "" for column in rows("pff")[0]}
+    with pytest.raises(RecordError) as name_only:
+        get_source("pff").parse({**blank, "player": "Somebody", "draft_year": "2020", "school": "n/a"})
+    assert name_only.value.rule == "no_facts"
+    with pytest.raises(RecordError) as classless:
+        get_source("yahoo").parse({"player": "Somebody", "position": "QB", "school": "Iowa", "rank": "3"})
+    assert classless.value.rule == "no_class"
+    header = {column: column for column in rows("yahoo")[0]}
+    with pytest.raises(RecordError) as repeated:
+        get_source("yahoo").parse(header)
+    assert repeated.value.rule == "repeated_header"
