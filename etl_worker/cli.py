@@ -557,9 +557,10 @@ def flower(ctx: click.Context, port: int, address: str, insecure: bool) -> None:
     if auth and ":" not in auth:
         raise ConfigurationError("ETL_FLOWER_BASIC_AUTH must look like user:password")
     argv = [sys.executable, "-m", "etl_worker.flower_auth", f"--port={port}", f"--address={address}"]
+    env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
     if auth:
-        argv.append(f"--basic-auth={auth}")
-    os.execv(sys.executable, [*argv, *ctx.args])
+        env["FLOWER_BASIC_AUTH"] = auth  # read by Flower from its environment, not shown in the process list
+    os.execve(sys.executable, [*argv, *ctx.args], env)
 
 
 @main.command()

@@ -131,3 +131,16 @@ def test_a_webhook_that_cannot_be_reached_fails_retriably_without_the_token():
     with pytest.raises(RetriableError) as failed:
         sink.send({"rule": "run_failed"})
     assert "unreachable" in str(failed.value) and CANARY not in str(failed.value)
+
+
+def test_an_exception_escaping_a_task_is_stored_redacted():
+    from etl_worker.celery_app import app
+
+    @app.task(name="test.leaky", shared=False)
+    def leaky() -> None:
+        raise ValueError(f"cannot reach https://ops:{CANARY}@hooks.example/x")
+
+    result = leaky.apply()  # eager: the task's own call path, without a broker
+    assert result.failed()
+    assert "https://ops:***@hooks.example/x" in str(result.result)
+    assert CANARY not in repr(result.result) and CANARY not in (result.traceback or "")
