@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +24,42 @@ ROOT = Path(__file__).parents[2]
 
 
 FAULTY = (sys.executable, "-m", "tests.faults.faulty_worker")  # etl-worker with the fault hooks
+
+
+class Receiver:
+    """A local webhook endpoint that keeps every JSON payload; it answers 500 to the first ``fail_first``,
+    and 401 to a request without the Basic ``auth`` (``user:password``) when one is asked for."""
+
+    def __init__(self, fail_first: int = 0, auth: str | None = None) -> None:
+        self.payloads: list[dict[str, Any]] = []
+        self.refused = 0
+        self.unauthorized = 0
+        expected = "Basic " + base64.b64encode(auth.encode()).decode() if auth else None
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if expected is not None and self.headers.get("Authorization") != expected:
+                    receiver.unauthorized += 1
+                    self.send_response(401)
+                elif receiver.refused < fail_first:
+                    receiver.refused += 1
+                    self.send_response(500)
+                else:
+                    receiver.payloads.append(body)
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def rules(self, execution_id: str) -> set[str]:
+        return {p["rule"] for p in self.payloads if p["execution_id"] == execution_id}
 
 
 class Scenario:

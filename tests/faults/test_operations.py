@@ -4,46 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.faults.conftest import Scenario
+from tests.faults.conftest import Receiver, Scenario
 from tests.helpers import FIXTURES, etl, stage_fixtures, wait_for
-
-
-class Receiver:
-    """A local webhook endpoint that keeps every JSON payload; it answers 500 to the first ``fail_first``."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.payloads: list[dict[str, Any]] = []
-        self.refused = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if receiver.refused < fail_first:
-                    receiver.refused += 1
-                    self.send_response(500)
-                else:
-                    receiver.payloads.append(body)
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def rules(self, execution_id: str) -> set[str]:
-        return {p["rule"] for p in self.payloads if p["execution_id"] == execution_id}
-
 
 RECEIVER = Receiver(fail_first=1)
 
@@ -85,7 +51,7 @@ def test_alerts_reach_a_real_webhook_once_per_rule_and_the_log(scenario, tmp_pat
     slow = runner.execute_extraction(stage_fixtures(scenario.settings, ("pff",)))
     assert slow.overall_status == "success"
 
-    extraction, _ = ingest_file(scenario.settings, "pff", _short_pff(tmp_path, 3))  # 10 rows -> 3
+    extraction = ingest_file(scenario.settings, "pff", _short_pff(tmp_path, 3)).extraction_id  # 10 rows -> 3
     shrunk = runner.execute_extraction(extraction)
 
     scenario.arm("transform_retriable_error", "nfl")
@@ -277,6 +243,8 @@ def test_watch_stages_and_runs_each_dropped_export_once_by_checksum(scenario, tm
     scenario.procs.wait_for_log("watch", "taken pff_2021.csv: 10 pff rows", 30)
     match = re.search(r"taken pff_2021\.csv.*execution ([0-9a-f-]{36})", scenario.procs.log("watch"), re.S)
     assert match is not None
+    started = "SELECT count(*) FROM etl_executions WHERE execution_id = :e"  # enqueued is not yet started
+    wait_for(lambda: scenario.scalar(started, e=match.group(1)), 60, "a worker to start the dropped file's run")
     execution = orchestrator(scenario).wait(match.group(1))
     assert execution.overall_status == "success" and execution.total_grades_loaded > 0
 
