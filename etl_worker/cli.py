@@ -476,9 +476,15 @@ def worker(ctx: click.Context, concurrency: int | None, hostname: str | None, lo
 @main.command()
 @friendly
 def listener() -> None:
-    """Follow the result backend and write execution history to PostgreSQL."""
+    """Follow the result backend and write execution history to PostgreSQL; hand a lost worker's tasks on.
+
+    Besides history, the listener runs the reaper: a worker silent for ETL_WORKER_LOST_SECONDS is lost,
+    and the tasks it held go back to the queue at once (see etl_worker.tracking.reaper).
+    """
+    from etl_worker.celery_app import app
     from etl_worker.db.migrate import check_current
     from etl_worker.tracking.listener import Listener
+    from etl_worker.tracking.reaper import Reaper
 
     settings = _settings()
     check_current(settings.database_url)
@@ -486,9 +492,13 @@ def listener() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     follower = Listener(settings)
+    reaper = Reaper(settings, app)
+    reaping = threading.Thread(target=reaper.run, args=(stop,), name="reaper", daemon=True)
+    reaping.start()
     err_console.print(f"listener following {cell(redact_url(settings.result_backend))}", highlight=False)
     follower.run(stop, on_ready=lambda: err_console.print("listener ready"))
-    err_console.print(f"listener stopped after {follower.recorded} records")
+    reaping.join(10)
+    err_console.print(f"listener stopped after {follower.recorded} records; {reaper.handed_over} task(s) handed over")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -137,6 +137,8 @@ class Settings:
     visibility_timeout: int = 1125
     max_retries: int = 5
     max_deliveries: int = 3
+    # A worker whose events (heartbeats every 2 s) stop for this long is lost: its tasks go to the others.
+    worker_lost_seconds: int = 30
     alerting: Alerting = field(default_factory=Alerting)
     schedule: Schedule = field(default_factory=Schedule)
 
@@ -160,6 +162,7 @@ class Settings:
             visibility_timeout=_int(env, "ETL_VISIBILITY_TIMEOUT", limits.longest() + max(60, limits.longest() // 4)),
             max_retries=_int(env, "ETL_MAX_RETRIES", cls.max_retries),
             max_deliveries=_int(env, "ETL_MAX_DELIVERIES", cls.max_deliveries),
+            worker_lost_seconds=_int(env, "ETL_WORKER_LOST_SECONDS", cls.worker_lost_seconds),
             alerting=Alerting(
                 webhook_url=_webhook(env),
                 min_quality=_float(env, "ETL_ALERT_MIN_QUALITY", Alerting.min_quality, 0, 100),

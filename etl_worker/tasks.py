@@ -33,7 +33,10 @@ def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple
     whose worker died on each of its last deliveries is not run again; anything else is the error.
     """
     try:
-        refused = deliveries.refusal(settings(), task.request.id, task.request.retries or 0, ctx["execution_id"])
+        request = task.request
+        refused = deliveries.refusal(
+            settings(), request.id, request.retries or 0, ctx["execution_id"], request.hostname
+        )
         return (None, refused) if refused is not None else (call(), None)
     except validate.BatchesPending as exc:
         raise task.retry(exc=exc, countdown=2, max_retries=None) from None

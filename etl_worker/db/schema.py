@@ -389,6 +389,11 @@ task_deliveries = sa.Table(
     sa.Column("deliveries", sa.Integer, nullable=False),
     sa.Column("first_at", TS, nullable=False, server_default=_now()),
     sa.Column("last_at", TS, nullable=False, server_default=_now()),
+    sa.Column("hostname", sa.Text),  # the worker that last started it
+    # Handed back to the queue by the reaper because the worker holding it was lost.
+    sa.Column("handovers", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lost_worker", sa.Text),
+    sa.Column("handed_over_at", TS),
 )
 
 etl_transformer_runs = sa.Table(

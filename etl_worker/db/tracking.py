@@ -171,14 +171,36 @@ def fail_overdue(conn: Connection) -> list[str]:
     return [r[0] for r in result]
 
 
-def count_delivery(conn: Connection, task_id: str, retry: int, execution_id: str) -> int:
-    """Count one more delivery of a task (at this retry); returns how many there have been."""
-    stmt = insert(task_deliveries).values(task_id=task_id, retry=retry, execution_id=execution_id, deliveries=1)
+def count_delivery(conn: Connection, task_id: str, retry: int, execution_id: str, hostname: str | None) -> int:
+    """Count one more delivery of a task (at this retry), started on ``hostname``; returns how many so far."""
+    stmt = insert(task_deliveries).values(
+        task_id=task_id, retry=retry, execution_id=execution_id, deliveries=1, hostname=hostname
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["task_id", "retry"],
-        set_={"deliveries": task_deliveries.c.deliveries + 1, "last_at": sa.func.now()},
+        set_={"deliveries": task_deliveries.c.deliveries + 1, "last_at": sa.func.now(), "hostname": hostname},
     )
     return int(conn.execute(stmt.returning(task_deliveries.c.deliveries)).scalar_one())
+
+
+def unfinished_tasks_started_on(conn: Connection, hostname: str) -> set[str]:
+    """Tasks last started on ``hostname`` whose execution is still pending or running."""
+    d, x = task_deliveries.c, etl_executions.c
+    rows = conn.execute(
+        sa.select(d.task_id)
+        .join_from(task_deliveries, etl_executions, d.execution_id == x.execution_id)
+        .where(d.hostname == hostname, x.status.in_(("pending", "running")))
+    )
+    return {r[0] for r in rows}
+
+
+def record_handover(conn: Connection, task_ids: list[str], hostname: str) -> None:
+    """Note that these tasks were handed back to the queue because ``hostname`` was lost."""
+    conn.execute(
+        sa.update(task_deliveries)
+        .where(task_deliveries.c.task_id.in_(task_ids))
+        .values(lost_worker=hostname, handed_over_at=sa.func.now(), handovers=task_deliveries.c.handovers + 1)
+    )
 
 
 def _no_regress(table: sa.Table, stmt: Any) -> Any:

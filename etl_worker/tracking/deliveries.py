@@ -7,15 +7,15 @@ from etl_worker.db.engine import transaction
 from etl_worker.settings import Settings
 
 
-def refusal(settings: Settings, task_id: str, retry: int, execution_id: str) -> str | None:
-    """Count this delivery in PostgreSQL; None if the task may run, else why it must not.
+def refusal(settings: Settings, task_id: str, retry: int, execution_id: str, hostname: str | None) -> str | None:
+    """Count this delivery (started on ``hostname``) in PostgreSQL; None if the task may run, else why not.
 
     A task of a cancelled, timed-out or finished execution does not run; a task whose worker died on
     each of its last deliveries is given up rather than run forever.
     """
     with transaction(settings.database_url) as conn:
         status = tracking.execution_status(conn, execution_id)
-        deliveries = tracking.count_delivery(conn, task_id, retry, execution_id)
+        deliveries = tracking.count_delivery(conn, task_id, retry, execution_id, hostname)
     if status not in ("pending", "running"):
         return f"not run: the execution is {status}"
     if deliveries > settings.max_deliveries:

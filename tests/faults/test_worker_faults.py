@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.faults.conftest import Scenario
+from tests.faults.conftest import HOST, Scenario
 from tests.helpers import canonical_snapshot, stage_fixtures, wait_for
 
 BATCHES = 10  # the fixture input in batches of 10 rows
@@ -474,3 +474,30 @@ def test_a_transformer_failing_on_every_try_gives_partial_success_and_leaves_can
     assert pff and all(t.status == "failed" and "gave up" in (t.error_message or "") for t in pff)
     assert scenario.scalar("SELECT count(*) FROM data_lineage WHERE source = 'pff'") == 0
     assert scenario.scalar("SELECT count(*) FROM data_lineage WHERE source = 'nfl'") > 0
+
+
+def test_a_whole_worker_killed_mid_transform_is_found_lost_in_seconds_with_default_settings(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    """No short visibility timeout here (the default, 1125 s, would stall the run for ~19 minutes): the
+    listener's reaper finds the worker silent for ETL_WORKER_LOST_SECONDS and hands its batch on."""
+    scenario.arm("transform_hang", "300")
+    runner = orchestrator(scenario)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    victim = scenario.faults / "victim.pid"
+    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
+    dead = _worker_of(scenario, pid)
+    killed = time.monotonic()
+    scenario.procs.stop(dead, sig=signal.SIGKILL)  # the whole machine's worker: main process and pool
+    execution = runner.wait(execution_id)
+    recovery = time.monotonic() - killed
+    with capsys.disabled():
+        print(
+            f"\n[worker lost] {dead} SIGKILLed mid-transform: {execution.overall_status} {recovery:.1f} s after the kill"
+        )
+    assert execution.overall_status == "success"
+    assert recovery < 60
+    assert_invariants(scenario, execution, baseline)
+    lost = scenario.scalar(
+        "SELECT string_agg(lost_worker, ',') FROM task_deliveries WHERE execution_id = :e AND handovers > 0",
+        e=execution_id,
+    )
+    assert lost == f"{dead}@{HOST}"
