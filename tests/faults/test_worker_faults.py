@@ -184,16 +184,23 @@ def _worker_of(scenario: Scenario, child_pid: int) -> str:
     return next(name for name, proc in scenario.procs.procs.items() if proc.pid == parent)
 
 
-@pytest.mark.worker_env(SHORT_VISIBILITY)
-def test_a_whole_worker_killed_mid_transform_is_replaced_by_the_other_after_redelivery(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
-    scenario.arm("transform_hang", "60")
-    runner = orchestrator(scenario)
+def _kill_a_worker_mid_transform(scenario: Scenario, runner, hang_seconds: int) -> tuple[str, str, float]:  # type: ignore[no-untyped-def]
+    """Start a run, SIGKILL the whole worker (main process and pool) running its hanging batch; returns
+    (execution id, the dead worker's name, when it was killed)."""
+    scenario.arm("transform_hang", str(hang_seconds))
     execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
     victim = scenario.faults / "victim.pid"
     pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
     dead = _worker_of(scenario, pid)
     killed = time.monotonic()
-    scenario.procs.stop(dead, sig=signal.SIGKILL)  # the main process and its pool, no warm shutdown
+    scenario.procs.stop(dead, sig=signal.SIGKILL)  # no warm shutdown: as if the machine died
+    return execution_id, dead, killed
+
+
+@pytest.mark.worker_env(SHORT_VISIBILITY)
+def test_a_whole_worker_killed_mid_transform_is_replaced_by_the_other_after_redelivery(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    runner = orchestrator(scenario)
+    execution_id, dead, killed = _kill_a_worker_mid_transform(scenario, runner, hang_seconds=60)
     execution = runner.wait(execution_id)
     recovery = time.monotonic() - killed
     with capsys.disabled():
@@ -479,14 +486,8 @@ def test_a_transformer_failing_on_every_try_gives_partial_success_and_leaves_can
 def test_a_whole_worker_killed_mid_transform_is_found_lost_in_seconds_with_default_settings(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     """No short visibility timeout here (the default, 1125 s, would stall the run for ~19 minutes): the
     listener's reaper finds the worker silent for ETL_WORKER_LOST_SECONDS and hands its batch on."""
-    scenario.arm("transform_hang", "300")
     runner = orchestrator(scenario)
-    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
-    victim = scenario.faults / "victim.pid"
-    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
-    dead = _worker_of(scenario, pid)
-    killed = time.monotonic()
-    scenario.procs.stop(dead, sig=signal.SIGKILL)  # the whole machine's worker: main process and pool
+    execution_id, dead, killed = _kill_a_worker_mid_transform(scenario, runner, hang_seconds=300)
     execution = runner.wait(execution_id)
     recovery = time.monotonic() - killed
     with capsys.disabled():
