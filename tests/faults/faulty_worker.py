@@ -5,6 +5,8 @@ sees it, so a fault happens once and the redelivered task runs clean:
 
 - ``transform_hang``: the first transform batch writes its pid to ``victim.pid`` and sleeps for the
   number of seconds in the file (long enough to be killed).
+- ``merge_hang``: the first merge part writes its pid to ``victim.pid`` and sleeps for the number of
+  seconds in the file.
 - ``load_exit_after_commit``: the first load commits, then its process exits before the task is acked.
 - ``load_poison`` (never claimed): every load of the extraction named in the file kills its process.
 - ``transform_duplicate``: the first transform batch publishes a second copy of its own message (same
@@ -55,9 +57,17 @@ def install() -> None:
 
     from etl_worker.db import canonical, work
     from etl_worker.errors import RetriableError
-    from etl_worker.phases import load, transform, validate
+    from etl_worker.phases import load, merge, transform, validate
 
     original_transform, original_load, original_validate = transform.transform, load.load, validate.validate
+    original_merge_part = merge.merge_part
+
+    def hanging_merge_part(*args: Any, **kwargs: Any) -> Any:
+        seconds = _claim("merge_hang")
+        if seconds is not None:
+            (FAULTS / "victim.pid").write_text(str(os.getpid()))
+            time.sleep(float(seconds))
+        return original_merge_part(*args, **kwargs)
 
     def failing_validate(*args: Any, **kwargs: Any) -> Any:
         broken = FAULTS / "validate_error"
@@ -108,6 +118,7 @@ def install() -> None:
         return original_load_canonical(conn, *args, **kwargs)
 
     transform.transform = hanging_transform
+    merge.merge_part = hanging_merge_part
     validate.validate = failing_validate
     load.load = exiting_load
     work.replace_batch = held_replace

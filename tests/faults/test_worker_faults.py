@@ -184,13 +184,22 @@ def _worker_of(scenario: Scenario, child_pid: int) -> str:
     return next(name for name, proc in scenario.procs.procs.items() if proc.pid == parent)
 
 
-def _kill_a_worker_mid_transform(scenario: Scenario, runner, hang_seconds: int) -> tuple[str, str, float]:  # type: ignore[no-untyped-def]
-    """Start a run, SIGKILL the whole worker (main process and pool) running its hanging batch; returns
+# How to catch each phase in the act: the fault to arm, and the file where its process writes its pid.
+HOLDS = {
+    "transform": ("transform_hang", "300", "victim.pid"),
+    "merge": ("merge_hang", "300", "victim.pid"),
+    "load": ("pg_hold_load", "", "pg_hold_load.os_pid"),  # inside the load transaction, nothing committed
+}
+
+
+def _kill_a_worker_in(scenario: Scenario, runner, phase: str) -> tuple[str, str, float]:  # type: ignore[no-untyped-def]
+    """Start a run, SIGKILL the whole worker (main process and pool) holding its ``phase`` task; returns
     (execution id, the dead worker's name, when it was killed)."""
-    scenario.arm("transform_hang", str(hang_seconds))
+    fault, value, pid_file = HOLDS[phase]
+    scenario.arm(fault, value)
     execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
-    victim = scenario.faults / "victim.pid"
-    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
+    victim = scenario.faults / pid_file
+    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 60, f"a {phase} task to hold"))
     dead = _worker_of(scenario, pid)
     killed = time.monotonic()
     scenario.procs.stop(dead, sig=signal.SIGKILL)  # no warm shutdown: as if the machine died
@@ -200,7 +209,7 @@ def _kill_a_worker_mid_transform(scenario: Scenario, runner, hang_seconds: int) 
 @pytest.mark.worker_env(SHORT_VISIBILITY)
 def test_a_whole_worker_killed_mid_transform_is_replaced_by_the_other_after_redelivery(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     runner = orchestrator(scenario)
-    execution_id, dead, killed = _kill_a_worker_mid_transform(scenario, runner, hang_seconds=60)
+    execution_id, dead, killed = _kill_a_worker_in(scenario, runner, "transform")
     execution = runner.wait(execution_id)
     recovery = time.monotonic() - killed
     with capsys.disabled():
@@ -483,22 +492,23 @@ def test_a_transformer_failing_on_every_try_gives_partial_success_and_leaves_can
     assert scenario.scalar("SELECT count(*) FROM data_lineage WHERE source = 'nfl'") > 0
 
 
-def test_a_whole_worker_killed_mid_transform_is_found_lost_in_seconds_with_default_settings(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("phase", ["transform", "merge", "load"])
+def test_a_whole_worker_killed_is_found_lost_in_seconds_with_default_settings(scenario, baseline, capsys, phase):  # type: ignore[no-untyped-def]
     """No short visibility timeout here (the default, 1125 s, would stall the run for ~19 minutes): the
-    listener's reaper finds the worker silent for ETL_WORKER_LOST_SECONDS and hands its batch on."""
+    listener's reaper finds the worker silent for ETL_WORKER_LOST_SECONDS and hands its task on."""
     runner = orchestrator(scenario)
-    execution_id, dead, killed = _kill_a_worker_mid_transform(scenario, runner, hang_seconds=300)
+    execution_id, dead, killed = _kill_a_worker_in(scenario, runner, phase)
     execution = runner.wait(execution_id)
     recovery = time.monotonic() - killed
     with capsys.disabled():
         print(
-            f"\n[worker lost] {dead} SIGKILLed mid-transform: {execution.overall_status} {recovery:.1f} s after the kill"
+            f"\n[worker lost] {dead} SIGKILLed mid-{phase}: {execution.overall_status} {recovery:.1f} s after the kill"
         )
     assert execution.overall_status == "success"
     assert recovery < 60
     assert_invariants(scenario, execution, baseline)
     lost = scenario.scalar(
-        "SELECT string_agg(lost_worker, ',') FROM task_deliveries WHERE execution_id = :e AND handovers > 0",
+        "SELECT string_agg(DISTINCT lost_worker, ',') FROM task_deliveries WHERE execution_id = :e AND handovers > 0",
         e=execution_id,
     )
     assert lost == f"{dead}@{HOST}"
