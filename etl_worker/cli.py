@@ -629,6 +629,11 @@ def _render_execution(e: ETLExecution) -> None:
         console.print(f"[{colour}]{cell(e.error_summary)}[/]", highlight=False)
     if e.replay_of:
         console.print(f"replay of execution {e.replay_of} from {e.replay_from} (earlier phases reused)")
+    for h in e.handovers:
+        console.print(
+            f"redelivered: worker {cell(h['lost_worker'])} lost at {h['at']:%H:%M:%S} (task {h['task_id']})",
+            highlight=False,
+        )
     phases = Table("phase", "status", "seconds", "worker", "details / error")
     for p in e.phases:
         info = p.error_message or json.dumps(p.details, default=str)

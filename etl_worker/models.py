@@ -150,6 +150,8 @@ class ETLExecution:
     error_summary: str | None = None
     replay_of: str | None = None  # the execution whose finished phases this one reused
     replay_from: str | None = None  # ... from this phase on
+    # Tasks handed to another worker because the one holding them was lost: task_id, lost_worker, at.
+    handovers: list[dict[str, Any]] = field(default_factory=list)
 
     def transformer_summary(self) -> dict[str, dict[str, Any]]:
         """Per source: batches, records processed and quarantined, statuses, errors and workers."""
@@ -187,4 +189,5 @@ class ETLExecution:
             "error_summary": self.error_summary,
             "replay_of": self.replay_of,
             "replay_from": self.replay_from,
+            "handovers": [{**h, "at": _iso(h["at"])} for h in self.handovers],
         }

@@ -273,6 +273,17 @@ def get_execution(conn: Connection, execution_id: str) -> tuple[RowMapping, list
     return row, list(phases), list(transformers)
 
 
+def handovers(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
+    """The execution's tasks that were handed on because their worker was lost, oldest first."""
+    d = task_deliveries.c
+    rows = conn.execute(
+        sa.select(d.task_id, d.lost_worker, d.handed_over_at.label("at"))
+        .where(d.execution_id == execution_id, d.handovers > 0)
+        .order_by(d.handed_over_at)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
 def recent_execution_ids(conn: Connection, limit: int) -> list[str]:
     t = etl_executions.c
     return list(conn.execute(sa.select(t.execution_id).order_by(t.started_at.desc()).limit(limit)).scalars())

@@ -69,6 +69,7 @@ def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:
         error_summary=row["error_summary"],
         replay_of=row["replay_of"],
         replay_from=row["replay_from"],
+        handovers=tracking.handovers(conn, execution_id),
     )
 
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.faults.conftest import HOST, Scenario
-from tests.helpers import canonical_snapshot, stage_fixtures, wait_for
+from tests.helpers import canonical_snapshot, etl, stage_fixtures, wait_for
 
 BATCHES = 10  # the fixture input in batches of 10 rows
 
@@ -512,3 +512,6 @@ def test_a_whole_worker_killed_is_found_lost_in_seconds_with_default_settings(sc
         e=execution_id,
     )
     assert lost == f"{dead}@{HOST}"
+    env = {"ETL_DATABASE_URL": scenario.settings.database_url, "COLUMNS": "200"}
+    shown = etl("status", execution_id, env=env).stdout
+    assert f"redelivered: worker {dead}@{HOST} lost at " in shown
