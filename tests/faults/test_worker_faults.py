@@ -515,3 +515,36 @@ def test_a_whole_worker_killed_is_found_lost_in_seconds_with_default_settings(sc
     env = {"ETL_DATABASE_URL": scenario.settings.database_url, "COLUMNS": "200"}
     shown = etl("status", execution_id, env=env).stdout
     assert f"redelivered: worker {dead}@{HOST} lost at " in shown
+
+
+def test_a_worker_that_only_paused_comes_back_and_changes_nothing(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
+    """A long pause (SIGSTOP of the whole worker, as a stalled VM or a partition that heals): the reaper
+    hands its batch on, the run finishes without it; resumed, it finishes its own copy, which changes
+    nothing."""
+    scenario.arm("transform_hang", "5")
+    runner = orchestrator(scenario)
+    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    victim = scenario.faults / "victim.pid"
+    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
+    paused = _worker_of(scenario, pid)
+    group = scenario.procs.procs[paused].pid
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        execution = runner.wait(execution_id)
+    finally:
+        os.killpg(group, signal.SIGCONT)
+    assert execution.overall_status == "success"
+    task = scenario.scalar(
+        "SELECT task_id FROM task_deliveries WHERE execution_id = :e AND handovers > 0", e=execution_id
+    )
+    before = canonical_snapshot(scenario.settings.database_url)
+    # The resumed worker finishes its copy of the batch (its hang ends 5 s after it resumes) and acks it.
+    wait_for(
+        lambda: f"etl.transform[{task}] succeeded" in scenario.procs.log(paused),
+        60,
+        "the resumed worker to finish its copy",
+    )
+    with capsys.disabled():
+        print(f"\n[worker paused] {paused} stopped mid-transform and resumed: {execution.overall_status}")
+    assert canonical_snapshot(scenario.settings.database_url) == before == baseline
+    assert_invariants(scenario, execution, baseline)
