@@ -583,6 +583,9 @@ def demo() -> None:
     sys.exit(0 if status in ("success", "partial_success") else 2)
 
 
+STALLED_SECONDS = 10  # a run without a finished phase or batch for this long says what it waits for
+
+
 def follow(settings: Settings, execution_id: str) -> None:
     """A progress bar of the execution's transform batches, with phases done and rows/s, until it ends.
 
@@ -598,20 +601,32 @@ def follow(settings: Settings, execution_id: str) -> None:
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))
     with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
         task = bar.add_task("running", total=None)
+        last, moved = None, time.monotonic()
         while True:
             expire_overdue(settings.database_url)
             with transaction(settings.database_url) as conn:
                 state = tracking.progress(conn, execution_id)
+                if (state["phases"], state["batches"]) != last:
+                    last, moved = (state["phases"], state["batches"]), time.monotonic()
+                stalled = time.monotonic() - moved > STALLED_SECONDS
+                waiting = tracking.in_flight(conn, execution_id)[:1] if stalled else []
             rate = state["rows"] / max(time.monotonic() - started, 1e-6)
-            bar.update(
-                task,
-                total=state["planned"],
-                completed=state["batches"],
-                description=f"{state['status']}: {state['phases']}/6 phases, {rate:,.0f} rows/s",
-            )
+            description = f"{state['status']}: {state['phases']}/6 phases, {rate:,.0f} rows/s"
+            if waiting:  # a run that has not moved for a while says what it waits for
+                description += f"; waiting for {_in_flight(waiting[0])}"
+            bar.update(task, total=state["planned"], completed=state["batches"], description=description)
             if state["status"] not in ("pending", "running"):
                 return
             time.sleep(0.2)
+
+
+def _in_flight(task: dict[str, Any]) -> str:
+    """One task a run waits for, as a person reads it."""
+    import datetime as dt
+
+    waited = (dt.datetime.now(dt.UTC) - task["since"]).total_seconds()
+    name = (task["task_name"] or "a task").removeprefix("etl.")
+    return f"{name} (task {task['task_id'][:8]}) on {cell(task['hostname'] or '?')} for {waited:.0f} s"
 
 
 def _render_execution(e: ETLExecution) -> None:
@@ -629,6 +644,8 @@ def _render_execution(e: ETLExecution) -> None:
         console.print(f"[{colour}]{cell(e.error_summary)}[/]", highlight=False)
     if e.replay_of:
         console.print(f"replay of execution {e.replay_of} from {e.replay_from} (earlier phases reused)")
+    for w in e.waiting_for:
+        console.print(f"waiting for: {_in_flight(w)}", highlight=False)
     for h in e.handovers:
         console.print(
             f"redelivered: worker {cell(h['lost_worker'])} lost at {h['at']:%H:%M:%S} (task {h['task_id']})",

@@ -152,6 +152,8 @@ class ETLExecution:
     replay_from: str | None = None  # ... from this phase on
     # Tasks handed to another worker because the one holding them was lost: task_id, lost_worker, at.
     handovers: list[dict[str, Any]] = field(default_factory=list)
+    # While it runs: the tasks started and not finished (task_name, task_id, hostname, since).
+    waiting_for: list[dict[str, Any]] = field(default_factory=list)
 
     def transformer_summary(self) -> dict[str, dict[str, Any]]:
         """Per source: batches, records processed and quarantined, statuses, errors and workers."""
@@ -190,4 +192,5 @@ class ETLExecution:
             "replay_of": self.replay_of,
             "replay_from": self.replay_from,
             "handovers": [{**h, "at": _iso(h["at"])} for h in self.handovers],
+            "waiting_for": [{**w, "since": _iso(w["since"])} for w in self.waiting_for],
         }

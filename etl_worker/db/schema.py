@@ -389,7 +389,9 @@ task_deliveries = sa.Table(
     sa.Column("deliveries", sa.Integer, nullable=False),
     sa.Column("first_at", TS, nullable=False, server_default=_now()),
     sa.Column("last_at", TS, nullable=False, server_default=_now()),
+    sa.Column("task_name", sa.Text),
     sa.Column("hostname", sa.Text),  # the worker that last started it
+    sa.Column("finished_at", TS),  # when its last delivery finished (None while it runs)
     # Handed back to the queue by the reaper because the worker holding it was lost.
     sa.Column("handovers", sa.Integer, nullable=False, server_default="0"),
     sa.Column("lost_worker", sa.Text),

@@ -171,16 +171,41 @@ def fail_overdue(conn: Connection) -> list[str]:
     return [r[0] for r in result]
 
 
-def count_delivery(conn: Connection, task_id: str, retry: int, execution_id: str, hostname: str | None) -> int:
+def count_delivery(
+    conn: Connection, task_id: str, retry: int, execution_id: str, hostname: str | None, task_name: str | None
+) -> int:
     """Count one more delivery of a task (at this retry), started on ``hostname``; returns how many so far."""
     stmt = insert(task_deliveries).values(
-        task_id=task_id, retry=retry, execution_id=execution_id, deliveries=1, hostname=hostname
+        task_id=task_id, retry=retry, execution_id=execution_id, deliveries=1, hostname=hostname, task_name=task_name
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["task_id", "retry"],
-        set_={"deliveries": task_deliveries.c.deliveries + 1, "last_at": sa.func.now(), "hostname": hostname},
+        set_={
+            "deliveries": task_deliveries.c.deliveries + 1,
+            "last_at": sa.func.now(),
+            "hostname": hostname,
+            "finished_at": None,
+        },
     )
     return int(conn.execute(stmt.returning(task_deliveries.c.deliveries)).scalar_one())
+
+
+def finish_delivery(conn: Connection, task_id: str, retry: int) -> None:
+    d = task_deliveries.c
+    conn.execute(
+        sa.update(task_deliveries).where(d.task_id == task_id, d.retry == retry).values(finished_at=sa.func.now())
+    )
+
+
+def in_flight(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
+    """The execution's tasks started and not finished: name, task id, worker, since when; oldest first."""
+    d = task_deliveries.c
+    rows = conn.execute(
+        sa.select(d.task_name, d.task_id, d.hostname, d.last_at.label("since"))
+        .where(d.execution_id == execution_id, d.finished_at.is_(None))
+        .order_by(d.last_at)
+    )
+    return [dict(r._mapping) for r in rows]
 
 
 def unfinished_tasks_started_on(conn: Connection, hostname: str) -> set[str]:

@@ -70,6 +70,7 @@ def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:
         replay_of=row["replay_of"],
         replay_from=row["replay_from"],
         handovers=tracking.handovers(conn, execution_id),
+        waiting_for=tracking.in_flight(conn, execution_id) if row["status"] in ("pending", "running") else [],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 
@@ -530,6 +531,10 @@ def test_a_worker_that_only_paused_comes_back_and_changes_nothing(scenario, base
     group = scenario.procs.procs[paused].pid
     os.killpg(group, signal.SIGSTOP)
     try:
+        env = {"ETL_DATABASE_URL": scenario.settings.database_url, "COLUMNS": "200"}
+        # While it is silent, status says which task the run waits for and where it started.
+        shown = etl("status", execution_id, env=env).stdout
+        assert re.search(rf"waiting for: transform \(task [0-9a-f]{{8}}\) on {paused}@{HOST} for \d+ s", shown), shown
         execution = runner.wait(execution_id)
     finally:
         os.killpg(group, signal.SIGCONT)
