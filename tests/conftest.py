@@ -33,8 +33,8 @@ def _free_redis_db() -> int:
     client = redis.Redis.from_url(f"{REDIS_BASE}/0", socket_connect_timeout=2)
     for number in range(15, 0, -1):
         client.execute_command("SELECT", number)
-        if client.dbsize() == 0:
-            client.set(f"etl-test-claim-{RUN_ID}", "1", ex=3600)
+        # One key, set only if absent: of two runs starting together, one gets the db, the other goes on.
+        if client.dbsize() == 0 and client.set("etl-test-claim", RUN_ID, nx=True, ex=3600):
             client.close()
             return number
     raise RuntimeError("no empty Redis db number between 1 and 15")
