@@ -11,6 +11,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -622,9 +623,7 @@ def follow(settings: Settings, execution_id: str) -> None:
 
 def _in_flight(task: dict[str, Any]) -> str:
     """One task a run waits for, as a person reads it."""
-    import datetime as dt
-
-    waited = (dt.datetime.now(dt.UTC) - task["since"]).total_seconds()
+    waited = (datetime.now(UTC) - task["since"]).total_seconds()
     name = (task["task_name"] or "a task").removeprefix("etl.")
     return f"{name} (task {task['task_id'][:8]}) on {cell(task['hostname'] or '?')} for {waited:.0f} s"
 

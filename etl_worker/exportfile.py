@@ -152,6 +152,5 @@ class ExportReader:
         where = f"column {printable(column)!r} holds a quoted field over lines {start:,}-{end:,}"
         if column not in allowed:
             raise self._fail(start, f"{where}; {self.source.name} exports have none (a stray quote?)")
-        swallowed = [line for line in value.splitlines() if line.count(",") >= len(self.header) - 1]
-        if swallowed:
+        if any(line.count(",") >= len(self.header) - 1 for line in value.splitlines()):
             raise self._fail(start, f"{where} that swallowed lines shaped like records (a stray quote?)")

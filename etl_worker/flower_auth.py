@@ -12,17 +12,10 @@ from flower.views import monitor
 from tornado import web
 
 
-def protect_metrics() -> None:
-    if not getattr(monitor.Metrics.get, "_etl_protected", False):
-        guarded = web.authenticated(monitor.Metrics.get)
-        guarded._etl_protected = True  # type: ignore[attr-defined]
-        monitor.Metrics.get = guarded  # type: ignore[method-assign]
-
-
 def main(argv: list[str]) -> None:
     from celery.bin.celery import main as celery_main
 
-    protect_metrics()
+    monitor.Metrics.get = web.authenticated(monitor.Metrics.get)  # type: ignore[method-assign]
     sys.argv = ["celery", "-A", "etl_worker.celery_app:app", "flower", *argv]
     celery_main()
 

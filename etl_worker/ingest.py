@@ -52,23 +52,13 @@ class Staged:
         return self.account.records_staged
 
 
-def _extraction_id(settings: Settings, extraction_id: str | None) -> str:
+def _extraction_id(extraction_id: str | None) -> str:
     if extraction_id is None:
         return str(uuid.uuid4())
     try:
-        extraction_id = str(uuid.UUID(extraction_id))
+        return str(uuid.UUID(extraction_id))
     except ValueError:
         raise ConfigurationError(f"extraction id {printable(extraction_id)!r} is not a UUID") from None
-    with transaction(settings.database_url) as conn:
-        try:
-            state = staging.extraction_state(conn, extraction_id)
-        except NotFoundError:
-            raise NotFoundError(
-                f"extraction {extraction_id} does not exist; leave out --extraction-id to start a new extraction"
-            ) from None
-    if state == "loaded":
-        raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
-    return extraction_id
 
 
 def ingest_file(
@@ -88,8 +78,9 @@ def ingest_file(
     path = Path(path)
     name = str(path)
     if not path.is_file():
-        raise ConfigurationError(f"cannot read {printable(name)}: no such file")
-    extraction_id = _extraction_id(settings, extraction_id)
+        raise ConfigurationError(f"cannot read {printable(name)}: {'a directory' if path.is_dir() else 'no such file'}")
+    new = extraction_id is None
+    extraction_id = _extraction_id(extraction_id)
     try:
         with path.open("rb") as raw:
             hashing = _Hashing(raw)
@@ -108,8 +99,15 @@ def ingest_file(
                     stopped.append(exc)
 
             with transaction(settings.database_url) as conn:
-                staging.ensure_extraction(conn, extraction_id)
-                if staging.extraction_state(conn, extraction_id) == "loaded":
+                if new:
+                    staging.ensure_extraction(conn, extraction_id)
+                try:
+                    state = staging.extraction_state(conn, extraction_id)
+                except NotFoundError:
+                    raise NotFoundError(
+                        f"extraction {extraction_id} does not exist; leave out --extraction-id to start a new extraction"
+                    ) from None
+                if state == "loaded":
                     raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
                 staging.replace_staging(conn, source.name, extraction_id, records())
                 if stopped:

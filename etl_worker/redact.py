@@ -45,8 +45,8 @@ def redact_url(url: str) -> str:
 
 
 def _split_netloc(rest: str) -> tuple[str, str, str]:
-    """(netloc, "/" or "", the rest): the netloc ends at the first '/', '?' or '#' after its last '@'."""
-    at = rest.rfind("@", 0, _first_of(rest, "/?#", rest.rfind("@") + 1))
+    """(netloc, "/" or "", the rest): the netloc ends at the first '/', '?' or '#' after the last '@'."""
+    at = rest.rfind("@")  # a password may hold '/', '?' or '@': over-redacting a path is the safe side
     end = _first_of(rest, "/?#", at + 1)
     if end < len(rest) and rest[end] == "/":
         return rest[:end], "/", rest[end + 1 :]

@@ -33,31 +33,26 @@ def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple
     whose worker died on each of its last deliveries is not run again; anything else is the error.
     """
     request = task.request
+    outcome: tuple[dict | None, str | None]
     try:
         refused = deliveries.refusal(
             settings(), request.id, request.retries or 0, ctx["execution_id"], request.hostname, task.name
         )
         outcome = (None, refused) if refused is not None else (call(), None)
-        _finished(task)
-        return outcome
     except validate.BatchesPending as exc:
         raise task.retry(exc=exc, countdown=2, max_retries=None) from None
     except RetriableError as exc:
-        if task.request.retries < settings().max_retries:
-            raise task.retry(exc=exc, countdown=_backoff(task.request.retries)) from None
-        _finished(task)
-        return None, redact_text(f"gave up after {task.request.retries} retries: {exc}")
+        if request.retries < settings().max_retries:
+            raise task.retry(exc=exc, countdown=_backoff(request.retries)) from None
+        outcome = None, redact_text(f"gave up after {request.retries} retries: {exc}")
     except Exception as exc:
         log.exception("task failed", extra={"task": task.name, "execution_id": ctx["execution_id"]})
-        _finished(task)
-        return None, redact_text(f"{type(exc).__name__}: {exc}")
-
-
-def _finished(task: Task) -> None:
-    try:
-        deliveries.finished(settings(), task.request.id, task.request.retries or 0)
+        outcome = None, redact_text(f"{type(exc).__name__}: {exc}")
+    try:  # the delivery is over, whatever its outcome (a retry is not: the task runs again)
+        deliveries.finished(settings(), request.id, request.retries or 0)
     except Exception as exc:  # only what status says is at stake, never the task's outcome
-        log.warning("could not note the end of task %s: %s", task.request.id, exc)
+        log.warning("could not note the end of task %s: %s", request.id, exc)
+    return outcome
 
 
 def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], call: Callable[[], dict]) -> dict:

@@ -49,6 +49,27 @@ def stage_fixtures(settings: Any, sources: tuple[str, ...] = ("pff", "cfr", "nfl
     return extraction_id
 
 
+def record_execution(settings: Any, extraction_id: str, **columns: Any) -> str:
+    """An execution row written straight to the history table (``status`` failed unless given); its id."""
+    import uuid
+
+    row = {"status": "failed", **columns, "execution_id": str(uuid.uuid4()), "extraction_id": extraction_id}
+    names = ", ".join(row)
+    values = ", ".join(f":{k}" for k in row)
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO etl_executions ({names}, transformer_types, deadline_at) VALUES ({values}, '[]', now())"
+                ),
+                row,
+            )
+    finally:
+        engine.dispose()
+    return row["execution_id"]
+
+
 def canonical_snapshot(database_url: str) -> dict[str, tuple[int, str]]:
     """Row count and an ordered checksum of every canonical table, by natural keys (no ids, no timestamps),
     so two databases that loaded the same input compare equal."""

@@ -119,11 +119,12 @@ class Source(ABC):
         return parsed
 
     def _check_is_record(self, record: Mapping[str, str]) -> None:
-        values = {column: (value or "").strip() for column, value in record.items()}
-        echoed = sum(1 for column, value in values.items() if value and value.casefold() == column.casefold())
-        if echoed >= 2 and echoed * 2 >= sum(1 for v in values.values() if v):
-            raise RecordError("repeated_header", f"the header again ({echoed} fields hold their column's name)")
-        player = values.get(self.name_column, "")
+        player = (record.get(self.name_column) or "").strip()
+        if player.casefold() == self.name_column.casefold():  # only then can the row be the header again
+            values = [(column, (value or "").strip()) for column, value in record.items()]
+            echoed = sum(1 for column, value in values if value and value.casefold() == column.casefold())
+            if echoed >= 2 and echoed * 2 >= sum(1 for _, value in values if value):
+                raise RecordError("repeated_header", f"the header again ({echoed} fields hold their column's name)")
         if player.casefold().rstrip(":") in _SUMMARY_NAMES or _FOOTER.match(player):
             raise RecordError("summary_row", f"{player[:60]!r} is a summary or footer line, not a player")
         if player and not _LETTER.search(player):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from etl_worker.alerts import raise_alerts, recent
-from etl_worker.db.engine import transaction
 from etl_worker.errors import RetriableError
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, record_execution
 
 
 class Broken:
@@ -35,16 +33,15 @@ def test_a_sink_that_raises_neither_stops_the_others_nor_loses_its_alert(setting
     from etl_worker.ingest import ingest_file
 
     extraction_id = ingest_file(settings, "yahoo", FIXTURES / "yahoo.csv").extraction_id
-    execution_id = str(uuid.uuid4())
-    with transaction(settings.database_url) as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO etl_executions (execution_id, extraction_id, status, transformer_types, deadline_at, "
-                "completed_at, duration_seconds, quality_score, error_summary) "
-                "VALUES (:e, :x, 'failed', '[]', now(), now(), 1.0, 40.0, 'load failed')"
-            ),
-            {"e": execution_id, "x": extraction_id},
-        )
+    finished = datetime.now(UTC)
+    execution_id = record_execution(
+        settings,
+        extraction_id,
+        completed_at=finished,
+        duration_seconds=1.0,
+        quality_score=40.0,
+        error_summary="load failed",
+    )
     recording = Recording()
     with pytest.raises(RetriableError, match="broken: ValueError"):  # so the alert task retries the broken sink
         raise_alerts(settings, execution_id, targets=[Broken(), recording])

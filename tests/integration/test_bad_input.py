@@ -17,7 +17,7 @@ from etl_worker.ingest import ingest_file
 from etl_worker.phases import transform
 from etl_worker.phases.results import Batch
 from etl_worker.phases.validate import run_rules
-from tests.helpers import etl
+from tests.helpers import etl, record_execution
 
 PACKAGED_CFR = Path(__file__).parents[2] / "etl_worker" / "data" / "cfr_seasons_2018_2019.csv"
 PACKAGED_NFL = Path(__file__).parents[2] / "etl_worker" / "data" / "nfl_combine_2019_2020.csv"
@@ -239,15 +239,7 @@ def test_ids_that_do_not_exist_are_refused_in_one_line(settings, tmp_path):
     _one_line_error(etl("quarantine", unknown, env=_env(settings)), f"extraction {unknown} does not exist")
     _one_line_error(etl("review", "--extraction-id", unknown, env=_env(settings)), "does not exist")
     staged = ingest_file(settings, "yahoo", Path(__file__).parents[1] / "fixtures" / "yahoo.csv")
-    ctx_execution = str(uuid.uuid4())
-    with transaction(settings.database_url) as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO etl_executions (execution_id, extraction_id, status, transformer_types, deadline_at) "
-                "VALUES (:e, :x, 'failed', '[]', now())"
-            ),
-            {"e": ctx_execution, "x": staged.extraction_id},
-        )
+    ctx_execution = record_execution(settings, staged.extraction_id)
     _one_line_error(
         etl("report", ctx_execution, "-o", "/nonexistent/x.html", env=_env(settings)),
         "cannot write the report to /nonexistent/x.html: No such file or directory",
