@@ -44,6 +44,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend_max_retries": 20,
         "result_backend_base_sleep_between_retries_ms": 100,
         "result_backend_max_sleep_between_retries_ms": 5000,
+        # The same for sending: a task that hands on to the next step while the broker restarts waits for
+        # it (about 30 s: 0, 0.5, 1, 1.5 then every 2 s) instead of failing the run (Celery's default
+        # gives up after 0.6 s).
+        "task_publish_retry_policy": {"max_retries": 18, "interval_start": 0, "interval_step": 0.5, "interval_max": 2},
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,

@@ -643,13 +643,16 @@ def _render_execution(e: ETLExecution) -> None:
         console.print(f"[{colour}]{cell(e.error_summary)}[/]", highlight=False)
     if e.replay_of:
         console.print(f"replay of execution {e.replay_of} from {e.replay_from} (earlier phases reused)")
+    if e.resumes and e.resumed_at is not None:
+        console.print(
+            f"resumed at {e.resumed_from} at {e.resumed_at:%H:%M:%S} ({e.resumes}x): the broker had lost its tasks",
+            highlight=False,
+        )
     for w in e.waiting_for:
         console.print(f"waiting for: {_in_flight(w)}", highlight=False)
     for h in e.handovers:
-        console.print(
-            f"redelivered: worker {cell(h['lost_worker'])} lost at {h['at']:%H:%M:%S} (task {h['task_id']})",
-            highlight=False,
-        )
+        why = f"worker {cell(h['lost_worker'])} lost" if h["lost_worker"] else "held by no worker, requeued"
+        console.print(f"redelivered: {why} at {h['at']:%H:%M:%S} (task {h['task_id']})", highlight=False)
     phases = Table("phase", "status", "seconds", "worker", "details / error")
     for p in e.phases:
         info = p.error_message or json.dumps(p.details, default=str)

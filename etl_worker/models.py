@@ -150,6 +150,10 @@ class ETLExecution:
     error_summary: str | None = None
     replay_of: str | None = None  # the execution whose finished phases this one reused
     replay_from: str | None = None  # ... from this phase on
+    # Resumed from PostgreSQL because the broker lost it: how often, the last time and from which phase.
+    resumes: int = 0
+    resumed_at: datetime | None = None
+    resumed_from: str | None = None
     # Tasks handed to another worker because the one holding them was lost: task_id, lost_worker, at.
     handovers: list[dict[str, Any]] = field(default_factory=list)
     # While it runs: the tasks started and not finished (task_name, task_id, hostname, since).
@@ -191,6 +195,9 @@ class ETLExecution:
             "error_summary": self.error_summary,
             "replay_of": self.replay_of,
             "replay_from": self.replay_from,
+            "resumes": self.resumes,
+            "resumed_at": _iso(self.resumed_at),
+            "resumed_from": self.resumed_from,
             "handovers": [{**h, "at": _iso(h["at"])} for h in self.handovers],
             "waiting_for": [{**w, "since": _iso(w["since"])} for w in self.waiting_for],
         }

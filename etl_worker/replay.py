@@ -52,12 +52,13 @@ def check(execution: ETLExecution, from_phase: str, transformed: bool) -> list[s
 
 
 def carried_run(execution: ETLExecution, from_phase: str) -> dict[str, Any]:
-    """What the phases before ``from_phase`` handed on in the original execution."""
-    records = {p.phase: p for p in execution.phases}
+    """What the phases before ``from_phase`` handed on in the original execution (a phase it has no
+    record of handed on nothing)."""
+    details = {p.phase: p.details for p in execution.phases}
     run = new_run()
     if from_phase in (ETLPhase.MERGE, ETLPhase.LOAD, ETLPhase.PUBLISH):
-        run["failed_sources"] = list(records[ETLPhase.TRANSFORM].details.get("failed_sources", []))
-        run["quality_score"] = records[ETLPhase.VALIDATE].details.get("quality_score")
+        run["failed_sources"] = list(details.get(ETLPhase.TRANSFORM, {}).get("failed_sources", []))
+        run["quality_score"] = details.get(ETLPhase.VALIDATE, {}).get("quality_score")
     if from_phase == ETLPhase.PUBLISH:
-        run["totals"] = dict(records[ETLPhase.LOAD].details.get("loaded", {}))
+        run["totals"] = dict(details.get(ETLPhase.LOAD, {}).get("loaded", {}))
     return run

@@ -139,6 +139,9 @@ class Settings:
     max_deliveries: int = 3
     # A worker whose events (heartbeats every 2 s) stop for this long is lost: its tasks go to the others.
     worker_lost_seconds: int = 30
+    # A running execution that recorded nothing for this long while none of its tasks is queued or
+    # running anywhere (the broker lost them) is resumed from PostgreSQL (etl_worker.resume).
+    stall_seconds: int = 60
     alerting: Alerting = field(default_factory=Alerting)
     schedule: Schedule = field(default_factory=Schedule)
 
@@ -163,6 +166,7 @@ class Settings:
             max_retries=_int(env, "ETL_MAX_RETRIES", cls.max_retries),
             max_deliveries=_int(env, "ETL_MAX_DELIVERIES", cls.max_deliveries),
             worker_lost_seconds=_int(env, "ETL_WORKER_LOST_SECONDS", cls.worker_lost_seconds),
+            stall_seconds=_int(env, "ETL_STALL_SECONDS", cls.stall_seconds),
             alerting=Alerting(
                 webhook_url=_webhook(env),
                 min_quality=_float(env, "ETL_ALERT_MIN_QUALITY", Alerting.min_quality, 0, 100),

@@ -95,7 +95,7 @@ def run_extraction(
     )
     if started.ctx is not None:
         build_pipeline(started.ctx, started.plan, started.start, started.rerun, started.carried).apply_async()
-        extract.mark_started(settings(), started.execution_id)
+        extract.mark_started(settings(), started)
     return started.as_dict()
 
 

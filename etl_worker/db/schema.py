@@ -354,6 +354,11 @@ etl_executions = sa.Table(
     # A replay is a new execution of the same extraction that reuses the work of an earlier one.
     sa.Column("replay_of", UUID),
     sa.Column("replay_from", sa.Text),
+    # The canvas it was started with (context and batch plan), to resume it when the broker lost it.
+    sa.Column("pipeline", JSONB),
+    sa.Column("resumes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("resumed_at", TS),
+    sa.Column("resumed_from", sa.Text),
     sa.Index(
         "uq_etl_executions_active_extraction",
         "extraction_id",

@@ -122,14 +122,45 @@ def copy_phase_runs(conn: Connection, source: str, target: str, phases: list[str
     )
 
 
-def mark_running(conn: Connection, execution_id: str) -> bool:
-    """pending -> running; False when the execution is no longer pending."""
+def mark_running(conn: Connection, execution_id: str, pipeline: dict[str, Any]) -> bool:
+    """pending -> running, keeping the canvas (context, plan) it runs; False when no longer pending."""
     return bool(
         conn.execute(
             sa.update(etl_executions)
             .where(etl_executions.c.execution_id == execution_id, etl_executions.c.status == "pending")
-            .values(status="running")
+            .values(status="running", pipeline=pipeline)
         ).rowcount
+    )
+
+
+def stalled_executions(conn: Connection, seconds: float) -> list[tuple[str, dict[str, Any]]]:
+    """Running executions with nothing recorded for ``seconds`` (no phase, batch or delivery written,
+    no resume), with the canvas they run."""
+    x = etl_executions.c
+    since = sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, seconds)
+
+    def recent(table: sa.Table, *columns: sa.Column) -> Any:
+        return sa.exists().where(table.c.execution_id == x.execution_id, sa.or_(*(c >= since for c in columns)))
+
+    rows = conn.execute(
+        sa.select(x.execution_id, x.pipeline).where(
+            x.status == "running",
+            x.pipeline.is_not(None),
+            x.started_at < since,
+            sa.or_(x.resumed_at.is_(None), x.resumed_at < since),
+            ~recent(etl_phase_runs, etl_phase_runs.c.updated_at),
+            ~recent(etl_transformer_runs, etl_transformer_runs.c.updated_at),
+            ~recent(task_deliveries, task_deliveries.c.last_at, task_deliveries.c.finished_at),
+        )
+    )
+    return [(r.execution_id, r.pipeline) for r in rows]
+
+
+def record_resume(conn: Connection, execution_id: str, phase: str) -> None:
+    conn.execute(
+        sa.update(etl_executions)
+        .where(etl_executions.c.execution_id == execution_id)
+        .values(resumes=etl_executions.c.resumes + 1, resumed_at=sa.func.now(), resumed_from=phase)
     )
 
 
@@ -219,8 +250,9 @@ def unfinished_tasks_started_on(conn: Connection, hostname: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def record_handover(conn: Connection, task_ids: list[str], hostname: str) -> None:
-    """Note that these tasks were handed back to the queue because ``hostname`` was lost."""
+def record_handover(conn: Connection, task_ids: list[str], hostname: str | None) -> None:
+    """Note that these tasks were handed back to the queue because ``hostname`` was lost (None: because
+    no worker held their messages)."""
     conn.execute(
         sa.update(task_deliveries)
         .where(task_deliveries.c.task_id.in_(task_ids))

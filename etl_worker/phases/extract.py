@@ -128,10 +128,12 @@ def _replay(
     return started
 
 
-def mark_started(settings: Settings, execution_id: str) -> None:
-    """The pipeline is enqueued: pending -> running (a redelivered ``run_extraction`` then does nothing)."""
+def mark_started(settings: Settings, started: Started) -> None:
+    """The pipeline is enqueued: pending -> running (a redelivered ``run_extraction`` then does nothing).
+    Its context and plan are kept, to resume it if the broker loses it (etl_worker.resume)."""
+    pipeline = {"ctx": started.ctx, "plan": [b.as_dict() for b in started.plan]}
     with transaction(settings.database_url) as conn:
-        tracking.mark_running(conn, execution_id)
+        tracking.mark_running(conn, started.execution_id, pipeline)
 
 
 def extract(

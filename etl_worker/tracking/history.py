@@ -69,6 +69,9 @@ def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:
         error_summary=row["error_summary"],
         replay_of=row["replay_of"],
         replay_from=row["replay_from"],
+        resumes=row["resumes"],
+        resumed_at=row["resumed_at"],
+        resumed_from=row["resumed_from"],
         handovers=tracking.handovers(conn, execution_id),
         waiting_for=tracking.in_flight(conn, execution_id) if row["status"] in ("pending", "running") else [],
     )

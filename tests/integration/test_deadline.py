@@ -18,7 +18,7 @@ def test_a_stuck_run_is_failed_at_its_deadline(settings):
     execution_id = str(uuid.uuid4())
     with transaction(settings.database_url) as conn:
         tracking.create_execution(conn, execution_id, extraction_id, ["yahoo"], 60, 10, "w@test")
-        tracking.mark_running(conn, execution_id)
+        tracking.mark_running(conn, execution_id, {"ctx": {}, "plan": []})
         # As if its chord never fired: still running, and now past the deadline.
         conn.execute(
             sa.text("UPDATE etl_executions SET deadline_at = now() - interval '1 second' WHERE execution_id = :e"),
