@@ -10,7 +10,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from kombu import Exchange, Queue
+
+from etl_worker.broker import is_amqp
 from etl_worker.settings import Settings
+
+
+def _rabbitmq(settings: Settings) -> dict[str, Any]:
+    """RabbitMQ: a quorum queue (durable, replicated, with a delivery limit above ETL_MAX_DELIVERIES so
+    that the ledger, not the broker, gives up on a task whose worker dies every time); publisher
+    confirms; a 10 s heartbeat, so that a worker's connection, and with it every message it holds, is
+    given back within about 20 s of its host going silent. RabbitMQ's own ``consumer_timeout``
+    (30 minutes by default) must exceed the longest task time limit: see the README."""
+    queue = Queue(
+        "celery",
+        Exchange("celery", type="topic"),  # Celery's native delayed delivery (retries) needs a topic exchange
+        routing_key="celery",
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum", "x-delivery-limit": settings.max_deliveries + 2},
+    )
+    return {
+        "task_queues": [queue],
+        "task_default_queue": "celery",
+        "broker_transport_options": {"confirm_publish": True},
+        "broker_heartbeat": 10,
+    }
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -35,7 +59,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": True,
         "result_extended": True,
         "result_expires": settings.result_expires,
-        "broker_transport_options": broker_transport,
+        **({"broker_transport_options": broker_transport} if not is_amqp(settings.broker_url) else {}),
         "result_backend_transport_options": transport,
         "broker_connection_retry_on_startup": True,
         # A Redis restart must not turn a finished task into a failed one because its result could
@@ -58,4 +82,5 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "run-staged-extractions": {"task": "etl.run_staged", "schedule": float(settings.schedule.staged_seconds)},
             "prune-history": {"task": "etl.prune_history", "schedule": float(settings.schedule.prune_seconds)},
         },
+        **(_rabbitmq(settings) if is_amqp(settings.broker_url) else {}),
     }

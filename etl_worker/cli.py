@@ -158,11 +158,11 @@ def ingest(source: str, file: str, extraction_id: str | None) -> None:
 @friendly
 def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool) -> None:
     """Run the pipeline for EXTRACTION_ID on the workers; prints the execution id."""
+    from etl_worker.broker import check_reachable as check_broker
     from etl_worker.db import staging
     from etl_worker.db.engine import check_reachable, transaction
     from etl_worker.orchestrator import ETLOrchestrator
     from etl_worker.sources import get_source
-    from etl_worker.tracking.listener import check_reachable as check_redis
 
     settings = _settings()
     extraction_id = _uuid(extraction_id, "extraction id")
@@ -171,9 +171,9 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     check_reachable(settings.database_url)
     with transaction(settings.database_url) as conn:
         staging.extraction_state(conn, extraction_id)
-    check_redis(settings.broker_url)
+    check_broker(settings.broker_url)
     if settings.result_backend != settings.broker_url:
-        check_redis(settings.result_backend)
+        check_broker(settings.result_backend)
     orchestrator = ETLOrchestrator(
         max_records_per_batch=settings.max_records_per_batch,
         timeout_seconds=settings.timeout_seconds,
@@ -198,15 +198,15 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
 @friendly
 def cancel(execution_id: str) -> None:
     """Stop a run on every worker; nothing of it reaches the canonical tables."""
+    from etl_worker.broker import check_reachable as check_broker
     from etl_worker.orchestrator import ETLOrchestrator
     from etl_worker.tracking.history import get_execution
-    from etl_worker.tracking.listener import check_reachable as check_redis
 
     settings = _settings()
     execution_id = _uuid(execution_id, "execution id")
     if get_execution(settings, execution_id) is None:
         raise ConfigurationError(f"execution {execution_id} does not exist")
-    check_redis(settings.broker_url)
+    check_broker(settings.broker_url)
     if ETLOrchestrator(settings=settings).cancel(execution_id):
         click.echo(f"execution {execution_id} cancelled")
     else:
@@ -220,12 +220,12 @@ def cancel(execution_id: str) -> None:
 @friendly
 def replay(execution_id: str, from_phase: str | None, wait: bool) -> None:
     """Run EXECUTION_ID's extraction again from a phase, reusing the work of the phases before it."""
+    from etl_worker.broker import check_reachable as check_broker
     from etl_worker.orchestrator import ETLOrchestrator
-    from etl_worker.tracking.listener import check_reachable as check_redis
 
     settings = _settings()
     execution_id = _uuid(execution_id, "execution id")
-    check_redis(settings.broker_url)
+    check_broker(settings.broker_url)
     orchestrator = ETLOrchestrator(timeout_seconds=settings.timeout_seconds, settings=settings)
     new_id = orchestrator.replay(execution_id, from_phase)
     if not wait:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
+from etl_worker.broker import AMQP_SCHEMES, REDIS_SCHEMES, is_amqp
 from etl_worker.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/etl_worker"
@@ -42,7 +43,6 @@ def _float(env: Mapping[str, str], name: str, default: float, low: float, high: 
 # Each URL setting is checked here, so that a malformed one is refused in one line that says what is
 # wrong with it, never what it is (it may carry a password or a token).
 _DATABASE_DRIVERS = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
-_REDIS_SCHEMES = ("redis", "rediss", "redis+socket", "unix")
 
 
 def _checked_url(name: str, url: str, schemes: tuple[str, ...]) -> str:
@@ -149,8 +149,12 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read ``ETL_*`` variables; unset ones take the defaults above."""
         env = os.environ if env is None else env
-        broker = _checked_url("ETL_BROKER_URL", env.get("ETL_BROKER_URL") or DEFAULT_BROKER_URL, _REDIS_SCHEMES)
-        backend = _checked_url("ETL_RESULT_BACKEND", env.get("ETL_RESULT_BACKEND") or broker, _REDIS_SCHEMES)
+        broker = _checked_url(
+            "ETL_BROKER_URL", env.get("ETL_BROKER_URL") or DEFAULT_BROKER_URL, REDIS_SCHEMES + AMQP_SCHEMES
+        )
+        if is_amqp(broker) and not env.get("ETL_RESULT_BACKEND"):
+            raise ConfigurationError("ETL_RESULT_BACKEND must name a Redis server when the broker is RabbitMQ")
+        backend = _checked_url("ETL_RESULT_BACKEND", env.get("ETL_RESULT_BACKEND") or broker, REDIS_SCHEMES)
         limits = TaskLimits(transform=_int(env, "ETL_TRANSFORM_TIME_LIMIT", TaskLimits.transform))
         if env.get("ETL_TASK_TIME_LIMIT"):
             limits = limits.capped(_int(env, "ETL_TASK_TIME_LIMIT", limits.longest()))

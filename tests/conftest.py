@@ -129,6 +129,25 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def rabbitmq_url() -> Iterator[str]:
+    """A RabbitMQ virtual host of this test run's own (RabbitMQ on 127.0.0.1:5672, rabbitmqctl as root)."""
+    import shutil
+    import subprocess
+
+    vhost = f"etl_test_{RUN_ID}"
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        _unavailable("RabbitMQ", FileNotFoundError("rabbitmqctl"))
+    try:
+        for command in (["add_vhost", vhost], ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"]):
+            subprocess.run([ctl, "-q", *command], check=True, capture_output=True, timeout=60)
+    except (subprocess.SubprocessError, OSError) as exc:
+        _unavailable("RabbitMQ", exc)
+    yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
+    subprocess.run([ctl, "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
 def template_db() -> Iterator[str]:
     """A database migrated to head, copied for each test module."""
     from etl_worker.db.migrate import upgrade

@@ -34,6 +34,7 @@ from typing import Any
 from celery import Celery
 
 from etl_worker import resume
+from etl_worker.broker import is_amqp
 from etl_worker.db import tracking
 from etl_worker.db.engine import transaction
 from etl_worker.settings import Settings
@@ -67,6 +68,7 @@ class Reaper:
         self.suspects: set[str] = set()  # delivery tags held by no worker at the last orphan sweep
         self.resumed = 0
         self.started = time.monotonic()
+        self.amqp = is_amqp(settings.broker_url)
 
     # --- events -------------------------------------------------------------------------------
 
@@ -156,8 +158,9 @@ class Reaper:
         return moved
 
     def restore(self, task_ids: set[str]) -> list[str]:
-        """Put the unacknowledged messages of these tasks back on their queues (kombu's restore)."""
-        if not task_ids:
+        """Put the unacknowledged messages of these tasks back on their queues (kombu's restore). RabbitMQ
+        does it by itself as the lost worker's connection closes."""
+        if not task_ids or self.amqp:
             return []
         with self.app.connection_for_write() as conn:
             channel = conn.default_channel
@@ -178,10 +181,15 @@ class Reaper:
             return
         with self.app.connection_for_write() as conn:
             channel = conn.default_channel
-            deliveries = unacked(channel)
-            if alive:
-                self.sweep_orphans(channel, deliveries, held)
-            busy = held | {task_id for task_id, _ in deliveries.values()} | queued(channel, self.app)
+            if self.amqp:  # RabbitMQ cannot be read without taking messages: only an empty queue says enough
+                if any(channel.queue_declare(queue=q, passive=True).message_count for q in self.app.amqp.queues):
+                    return
+                busy = held
+            else:
+                deliveries = unacked(channel)
+                if alive:
+                    self.sweep_orphans(channel, deliveries, held)
+                busy = held | {task_id for task_id, _ in deliveries.values()} | queued(channel, self.app)
         self.resume_stalled(busy)
 
     def sweep_orphans(self, channel: Any, deliveries: dict[str, tuple[str, float]], held: set[str]) -> int:

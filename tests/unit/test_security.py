@@ -12,6 +12,7 @@ from typing import ClassVar
 import pytest
 
 from etl_worker.alerts import WebhookSink
+from etl_worker.celeryconfig import celery_config
 from etl_worker.db.staging import staging_table
 from etl_worker.errors import ConfigurationError, RetriableError
 from etl_worker.redact import install, redact_text, redact_url
@@ -90,11 +91,27 @@ def test_postgresql_urls_as_users_write_them_get_the_installed_driver():
         assert settings.database_url == "postgresql+psycopg2://scout@db.example:5432/etl"
 
 
-@pytest.mark.parametrize("name", ["ETL_BROKER_URL", "ETL_RESULT_BACKEND"])
-def test_an_unsupported_broker_scheme_is_one_line(name):
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [("ETL_BROKER_URL", f"kafka://guest:{CANARY}@127.0.0.1:9092"), ("ETL_RESULT_BACKEND", f"amqp://g:{CANARY}@h//")],
+)
+def test_an_unsupported_broker_scheme_is_one_line(name, url):
     with pytest.raises(ConfigurationError, match=f"{name} must be a URL starting with redis://") as refused:
-        Settings.from_env({name: f"amqp://guest:{CANARY}@127.0.0.1:5672//"})
+        Settings.from_env({name: url})
     assert CANARY not in str(refused.value)
+
+
+def test_rabbitmq_is_a_broker_and_needs_a_redis_result_backend():
+    broker = f"amqp://guest:{CANARY}@127.0.0.1:5672/etl"
+    with pytest.raises(ConfigurationError, match="ETL_RESULT_BACKEND must name a Redis server") as refused:
+        Settings.from_env({"ETL_BROKER_URL": broker})
+    assert CANARY not in str(refused.value)
+    settings = Settings.from_env({"ETL_BROKER_URL": broker, "ETL_RESULT_BACKEND": "redis://127.0.0.1:6379/3"})
+    assert settings.broker_url == broker
+    config = celery_config(settings)
+    [queue] = config["task_queues"]
+    assert queue.queue_arguments["x-queue-type"] == "quorum"
+    assert config["broker_transport_options"] == {"confirm_publish": True}
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):

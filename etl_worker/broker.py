@@ -1,0 +1,32 @@
+"""Which broker a URL names, and whether it answers: Redis (the embedded default) or RabbitMQ (AMQP).
+
+RabbitMQ is reached through kombu's py-amqp transport, as Celery does; the result backend stays Redis.
+"""
+
+from __future__ import annotations
+
+from kombu import Connection
+
+from etl_worker.errors import ConfigurationError
+from etl_worker.redact import redact_url
+
+REDIS_SCHEMES = ("redis", "rediss", "redis+socket", "unix")
+AMQP_SCHEMES = ("amqp", "amqps", "pyamqp")
+
+
+def is_amqp(url: str) -> bool:
+    return url.partition("://")[0].lower() in AMQP_SCHEMES
+
+
+def check_reachable(url: str) -> None:
+    """Raise one readable line (password hidden) when the broker or result backend does not answer."""
+    if not is_amqp(url):
+        from etl_worker.tracking.listener import check_reachable as check_redis
+
+        check_redis(url)
+        return
+    try:
+        with Connection(url, connect_timeout=5) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:
+        raise ConfigurationError(f"cannot reach RabbitMQ at {redact_url(url)}: {exc}") from None
