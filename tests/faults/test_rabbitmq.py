@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults.conftest import HOST, Scenario, _drop, _fresh_database, _start
-from tests.faults.test_worker_faults import HOLDS, _worker_of, assert_invariants
+from tests.faults.test_worker_faults import HOLDS, _worker_of, assert_invariants, soak
 from tests.helpers import stage_fixtures, wait_for
 
 
@@ -100,3 +100,14 @@ def test_a_whole_worker_killed_on_rabbitmq_is_replaced_at_once(rabbit, baseline,
     assert execution.overall_status == "success", execution.error_summary
     assert recovery < 30
     assert_invariants(rabbit, execution, baseline)
+
+
+def test_soak_twenty_extractions_on_rabbitmq_under_random_faults_lose_and_double_nothing(rabbit, capsys):  # type: ignore[no-untyped-def]
+    """Default settings: a pool child killed, the whole worker killed, a database backend terminated."""
+    soak(
+        rabbit,
+        lambda extraction_id: start_run(rabbit, extraction_id),
+        ["child", "worker", "backend"],
+        "rabbitmq",
+        capsys,
+    )

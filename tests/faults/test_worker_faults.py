@@ -273,9 +273,10 @@ def test_redis_data_lost_mid_run_the_run_is_resumed_from_postgresql(scenario, ba
     assert_invariants(scenario, execution, baseline)
 
 
-@pytest.mark.worker_env(SHORT_VISIBILITY)
-def test_soak_twenty_extractions_under_random_faults_lose_and_double_nothing(scenario, capsys):  # type: ignore[no-untyped-def]
-    """Faults 1 (child killed), 2 (worker killed), 9 (Redis paused), 11 (backend terminated), one per run."""
+def soak(scenario: Scenario, start, faults: list[str], label: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Twenty extractions, one random fault each (a pool child killed, the whole worker killed, the
+    ``pause`` of Redis, a database backend terminated); then nothing lost, nothing loaded twice.
+    ``start(extraction_id)`` starts a run and returns its execution id."""
     import random
 
     from etl_worker.tracking.listener import redis_client
@@ -286,13 +287,13 @@ def test_soak_twenty_extractions_under_random_faults_lose_and_double_nothing(sce
     expected = {"pff": 10, "yahoo": 12}
     worst, outcomes = 0.0, []
     for run in range(20):
-        fault = rng.choice(["child", "worker", "pause", "backend"])
+        fault = rng.choice(faults)
         for leftover in scenario.faults.iterdir():
             leftover.unlink()
         scenario.arm(
             "pg_hold_transform" if fault == "backend" else "transform_hang", "" if fault == "backend" else "30"
         )
-        execution_id = runner.start_extraction(stage_fixtures(scenario.settings, tuple(expected)))
+        execution_id = start(stage_fixtures(scenario.settings, tuple(expected)))
         if fault == "backend":
             pid_file = scenario.faults / "pg_hold_transform.pid"
             pid = int(wait_for(lambda f=pid_file: f.exists() and f.read_text(), 60, "the held transform"))
@@ -325,13 +326,20 @@ def test_soak_twenty_extractions_under_random_faults_lose_and_double_nothing(sce
     lost = 20 * sum(expected.values()) - lineage
     duplicated = lineage_rows - lineage
     with capsys.disabled():
-        faults = {f: sum(1 for o in outcomes if o[0] == f) for f in ("child", "worker", "pause", "backend")}
+        counts = {f: sum(1 for o in outcomes if o[0] == f) for f in faults}
         print(
-            f"\n[fault 15] soak seed {seed}: 20 runs {faults}: lost={lost} duplicated={duplicated} "
+            f"\n[{label}] soak seed {seed}: 20 runs {counts}: lost={lost} duplicated={duplicated} "
             f"worst recovery {worst:.1f} s"
         )
     assert loaded == 20 and lost == 0 and duplicated == 0
     assert grades == 2 * 10 + 12  # two PFF grades per PFF row, one Yahoo rank per row: updated, never doubled
+
+
+@pytest.mark.worker_env(SHORT_VISIBILITY)
+def test_soak_twenty_extractions_under_random_faults_lose_and_double_nothing(scenario, capsys):  # type: ignore[no-untyped-def]
+    """Faults 1 (child killed), 2 (worker killed), 9 (Redis paused), 11 (backend terminated), one per run."""
+    runner = orchestrator(scenario)
+    soak(scenario, runner.start_extraction, ["child", "worker", "pause", "backend"], "fault 15", capsys)
 
 
 def test_a_batch_delivered_twice_while_running_is_harmless(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
