@@ -42,11 +42,18 @@ def test_a_partitioned_worker_loses_its_batch_and_its_late_result_changes_nothin
         **os.environ,
         "ETL_DATABASE_URL": url,
         "ETL_BROKER_URL": redis_url,
+        "ETL_RESULT_BACKEND": redis_url,
         "ETL_TEST_FAULTS": str(faults),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",
     }
-    inside = {**env, "ETL_DATABASE_URL": host.reach(url), "ETL_BROKER_URL": host.reach(redis_url)}
+    redis_inside = host.reach(redis_url)
+    inside = {
+        **env,
+        "ETL_DATABASE_URL": host.reach(url),
+        "ETL_BROKER_URL": redis_inside,
+        "ETL_RESULT_BACKEND": redis_inside,
+    }
     remote = ProcessGroup(inside, tmp_path, host.command(*FAULTY))
     local = ProcessGroup(env, tmp_path, FAULTY)
     try:
@@ -54,7 +61,7 @@ def test_a_partitioned_worker_loses_its_batch_and_its_late_result_changes_nothin
         local.start("listener", "listener")
         wait_for(lambda: " ready." in remote.log("p1"), 60, "the worker on the test host")
         wait_for(lambda: "listener ready" in local.log("listener"), 30, "the listener")
-        (faults / "transform_hang").write_text("60")
+        (faults / "transform_hang").write_text("10")  # done while cut off: it reports after the heal
         scenario = Scenario(settings, local, faults)
         runner = orchestrator(scenario)
         execution_id = runner.start_extraction(stage_fixtures(settings))
