@@ -149,10 +149,13 @@ class Reaper:
                     view.tasks.clear()
             moved += len(restored)
             log.warning(
-                "worker %s lost (silent for over %s s): %d task(s) handed back to the queue",
+                "worker %s lost (silent for over %s s): %d task(s) handed back to the queue, of %d it had started "
+                "or received (%s); the others had finished or were not waiting for an acknowledgement",
                 hostname,
                 self.settings.worker_lost_seconds,
                 len(restored),
+                len(tasks),
+                " ".join(sorted(t[:8] for t in tasks)),
             )
         self.handed_over += moved
         return moved
