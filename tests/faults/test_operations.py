@@ -21,7 +21,11 @@ def orchestrator(scenario: Scenario):  # type: ignore[no-untyped-def]
 
 
 def _cli(scenario: Scenario, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"ETL_DATABASE_URL": scenario.settings.database_url, "ETL_BROKER_URL": scenario.settings.broker_url}
+    env = {
+        "ETL_DATABASE_URL": scenario.settings.database_url,
+        "ETL_BROKER_URL": scenario.settings.broker_url,
+        "ETL_RESULT_BACKEND": scenario.settings.result_backend,
+    }
     return etl(*args, env=env, timeout=120)
 
 

@@ -21,17 +21,42 @@ from tests.faults.test_worker_faults import HOLDS, _worker_of, assert_invariants
 from tests.helpers import stage_fixtures, wait_for
 
 
+class RabbitScenario(Scenario):
+    """A scenario whose runs are started by a producer of its own on RabbitMQ (this process's Celery
+    app speaks to the test run's Redis)."""
+
+    def __init__(self, settings, procs, faults) -> None:  # type: ignore[no-untyped-def]
+        from celery import Celery
+
+        from etl_worker.celeryconfig import celery_config
+
+        super().__init__(settings, procs, faults)
+        self.producer = Celery("etl_worker_test_producer")
+        self.producer.conf.update(celery_config(settings))
+
+    def start(self, extraction_id: str) -> str:
+        result = self.producer.send_task(
+            "etl.run_extraction", args=[extraction_id], kwargs={"max_records_per_batch": 10, "timeout_seconds": 120}
+        )
+        try:
+            return str(result.get(timeout=60)["execution_id"])
+        finally:
+            result.forget()
+
+
 @pytest.fixture
-def rabbit(template_db, redis_url, rabbitmq_url, tmp_path) -> Iterator[Scenario]:  # type: ignore[no-untyped-def]
+def rabbit(template_db, redis_url, rabbitmq_url, tmp_path) -> Iterator[RabbitScenario]:  # type: ignore[no-untyped-def]
     from etl_worker.settings import Settings
 
     url = _fresh_database(template_db)
     settings = Settings.from_env().with_overrides(database_url=url, broker_url=rabbitmq_url, result_backend=redis_url)
-    procs, faults = _start(settings, tmp_path, {"ETL_RESULT_BACKEND": redis_url}, probe_app=False)
+    procs, faults = _start(settings, tmp_path, probe_app=False)
+    scenario = RabbitScenario(settings, procs, faults)
     try:
-        yield Scenario(settings, procs, faults)
+        yield scenario
     finally:
         procs.stop_all()
+        scenario.producer.close()
         _purge(rabbitmq_url)
         _drop(url)
 
@@ -85,7 +110,7 @@ def test_a_run_on_rabbitmq_lands_the_same_rows(rabbit, baseline, capsys):  # typ
 def test_a_whole_worker_killed_on_rabbitmq_is_replaced_at_once(rabbit, baseline, capsys, phase):  # type: ignore[no-untyped-def]
     fault, value, pid_file = HOLDS[phase]
     rabbit.arm(fault, value)
-    execution_id = start_run(rabbit, stage_fixtures(rabbit.settings))
+    execution_id = rabbit.start(stage_fixtures(rabbit.settings))
     victim = rabbit.faults / pid_file
     pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 60, f"a {phase} task to hold"))
     dead = _worker_of(rabbit, pid)

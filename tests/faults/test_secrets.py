@@ -121,7 +121,11 @@ def test_a_canary_secret_in_every_url_setting_appears_nowhere(canary_stack, tmp_
     wait_for(lambda: alerted <= {p["execution_id"] for p in receiver.payloads}, 90, "the alerts to reach the webhook")
     assert receiver.refused == 1 and receiver.unauthorized == 0  # Basic auth from the URL; retried after a 500
 
-    env = {"ETL_DATABASE_URL": settings.database_url, "ETL_BROKER_URL": settings.broker_url}
+    env = {
+        "ETL_DATABASE_URL": settings.database_url,
+        "ETL_BROKER_URL": settings.broker_url,
+        "ETL_RESULT_BACKEND": settings.result_backend,
+    }
     shown = [etl("history", "--json", "--limit", "50", env=env).stdout]
     for execution in executions:
         shown.append(etl("status", execution.execution_id, "--json", env=env).stdout)
