@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -61,3 +62,22 @@ def test_compose_publishes_flower_on_loopback_only(compose):  # type: ignore[no-
     ).stdout
     published = [line.strip() for line in config.splitlines() if ":5555" in line]
     assert published and all("127.0.0.1:5555" in line for line in published), published
+
+
+def test_the_rabbitmq_override_makes_rabbitmq_the_broker_of_every_etl_service(compose):  # type: ignore[no-untyped-def]
+    files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "deploy" / "rabbitmq.compose.yml")]
+    config = subprocess.run(
+        [*compose, *files, "config"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret"},
+        timeout=60,
+    )
+    assert config.returncode == 0, config.stderr
+    sections = re.split(r"\n  (?=\S)", config.stdout)  # one per service (and per top-level key)
+    by_name = {section.split(":", 1)[0]: section for section in sections if section[:1].isalpha()}
+    assert "rabbitmq" in by_name
+    for name in ("worker", "listener", "beat", "watch", "flower"):
+        assert "ETL_BROKER_URL: amqp://etl:etl@rabbitmq:5672/etl" in by_name[name], name
+        assert "ETL_RESULT_BACKEND: redis://redis:6379/0" in by_name[name], name
+        assert "rabbitmq:\n        condition: service_healthy" in by_name[name], name
