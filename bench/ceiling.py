@@ -41,7 +41,7 @@ def run_ceiling(settings: Settings, extraction_id: str, processes: int = 2) -> d
     clock = time.perf_counter()
     execution_id = str(uuid.uuid4())
     started = extract.start_execution(settings, execution_id, extraction_id, None, "ceiling")
-    extract.mark_started(settings, execution_id)
+    extract.mark_started(settings, started)
     assert started.ctx is not None, started.message
     ctx = started.ctx
     phases["extract"] = time.perf_counter() - clock
