@@ -240,12 +240,12 @@ def in_flight(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
 
 
 def unfinished_tasks_started_on(conn: Connection, hostname: str) -> set[str]:
-    """Tasks last started on ``hostname`` whose execution is still pending or running."""
+    """Tasks last started on ``hostname`` and not finished there, of executions still pending or running."""
     d, x = task_deliveries.c, etl_executions.c
     rows = conn.execute(
         sa.select(d.task_id)
         .join_from(task_deliveries, etl_executions, d.execution_id == x.execution_id)
-        .where(d.hostname == hostname, x.status.in_(("pending", "running")))
+        .where(d.hostname == hostname, d.finished_at.is_(None), x.status.in_(("pending", "running")))
     )
     return {r[0] for r in rows}
 

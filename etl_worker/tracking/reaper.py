@@ -150,7 +150,7 @@ class Reaper:
             moved += len(restored)
             log.warning(
                 "worker %s lost (silent for over %s s): %d task(s) handed back to the queue, of %d it had started "
-                "or received (%s); the others had finished or were not waiting for an acknowledgement",
+                "or received and not finished (%s); the others were not waiting for an acknowledgement",
                 hostname,
                 self.settings.worker_lost_seconds,
                 len(restored),
