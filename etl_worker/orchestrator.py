@@ -14,7 +14,7 @@ from etl_worker.db.engine import transaction
 from etl_worker.deadlines import expire_overdue
 from etl_worker.errors import ConfigurationError, FatalError
 from etl_worker.models import TERMINAL_STATUSES, ETLExecution, TransformerType
-from etl_worker.pipeline import alert_signature, execution_task_ids
+from etl_worker.pipeline import alert_signature, batch_tasks, execution_task_ids
 from etl_worker.settings import Settings
 from etl_worker.tasks import run_extraction
 from etl_worker.tracking import history
@@ -128,6 +128,13 @@ class ETLOrchestrator:
         with transaction(self.settings.database_url) as conn:
             cancelled = tracking.finish_execution(conn, execution_id, "failed", error_summary="cancelled by operator")
             plan = tracking.planned_batches(conn, execution_id)
+            if cancelled:
+                tracking.record_end(
+                    conn,
+                    execution_id,
+                    "cancelled by operator",
+                    batch_tasks(execution_id, tracking.pipeline_plan(conn, execution_id)),
+                )
         batches = [(source, n) for source, count in plan.items() for n in range(count)]
         app.control.revoke(execution_task_ids(execution_id, batches), terminate=True, signal="SIGKILL")
         if cancelled:

@@ -36,6 +36,11 @@ def execution_task_ids(execution_id: str, batches: Iterable[tuple[str, int]]) ->
     return phases + parts + [task_id(execution_id, "transform", source, batch_no) for source, batch_no in batches]
 
 
+def batch_tasks(execution_id: str, plan: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The planned batches (as dicts) by the task id of their transform."""
+    return {task_id(execution_id, "transform", b["source"], b["batch_no"]): b for b in plan}
+
+
 def _step(name: str, task_id: str, immutable: bool = False, **kwargs: Any) -> Signature:
     return app.signature(f"etl.{name}", kwargs=kwargs, immutable=immutable, task_id=task_id)
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs, task_deliveries
 from etl_worker.errors import RetriableError
+from etl_worker.models import PHASES
 
 _ACTIVE = ("pending", "running")
 _FINAL_RUN_STATES = ("success", "failed", "skipped")
@@ -154,6 +155,49 @@ def stalled_executions(conn: Connection, seconds: float) -> list[tuple[str, dict
         )
     )
     return [(r.execution_id, r.pipeline) for r in rows]
+
+
+def pipeline_plan(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
+    """The batches the execution was started with (source, batch_no, row_lo, row_hi); [] before it ran."""
+    pipeline = conn.execute(
+        sa.select(etl_executions.c.pipeline).where(etl_executions.c.execution_id == execution_id)
+    ).scalar_one_or_none()
+    return list((pipeline or {}).get("plan", []))
+
+
+def record_end(conn: Connection, execution_id: str, reason: str, batches: dict[str, dict[str, Any]]) -> None:
+    """Record every phase and batch of an execution ended outside its chain (cancelled, past its deadline):
+    the first phase not finished, and each batch that was running, failed with ``reason``; the phases
+    after it and the batches never run skipped. ``batches`` maps each planned batch's task id to it."""
+    p, t = etl_phase_runs.c, etl_transformer_runs.c
+    phases = dict(conn.execute(sa.select(p.phase, p.status).where(p.execution_id == execution_id)).all())
+    extraction_id = conn.execute(
+        sa.select(etl_executions.c.extraction_id).where(etl_executions.c.execution_id == execution_id)
+    ).scalar_one()
+    ended = False
+    for phase in PHASES:
+        if phases.get(phase) in _FINAL_RUN_STATES:
+            continue
+        status, error = ("skipped", f"not run: {reason}") if ended else ("failed", reason)
+        ended = True
+        upsert_phase_run(conn, {"execution_id": execution_id, "phase": phase, "status": status, "error_message": error})
+    runs = dict(conn.execute(sa.select(t.task_id, t.status).where(t.execution_id == execution_id)).all())
+    for task_id, batch in batches.items():
+        if runs.get(task_id) in _FINAL_RUN_STATES:
+            continue
+        status, error = ("failed", reason) if task_id in runs else ("skipped", f"not run: {reason}")
+        record = {
+            "task_id": task_id,
+            "execution_id": execution_id,
+            "extraction_id": extraction_id,
+            "transformer_type": batch["source"],
+            "batch_no": batch["batch_no"],
+            "row_lo": batch.get("row_lo"),
+            "row_hi": batch.get("row_hi"),
+            "status": status,
+            "error_message": error,
+        }
+        upsert_transformer_run(conn, record)
 
 
 def record_resume(conn: Connection, execution_id: str, phase: str) -> None:

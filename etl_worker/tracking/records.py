@@ -3,6 +3,9 @@
 SUCCESS entries carry the task's own records (times, worker, counts, details), so a record rebuilt
 from a stored result is as complete as one seen live. STARTED entries give a running record; a
 FAILURE entry (a hard time limit, a crash) fails the record and the execution, whose chain is broken.
+A FAILURE that arrives after the execution ended (its tasks revoked by a cancel, or stopped past the
+deadline) changes nothing: whoever ended it recorded every phase and batch (``tracking.record_end``).
+Celery's names for a stopped task are translated for the people who read the records.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from sqlalchemy.engine import Connection
 
 from etl_worker.db import tracking
 from etl_worker.models import ETLStatus, PhaseStatus
+
+_ACTIVE = ("pending", "running")
 
 PHASE_TASKS = {
     "etl.extract": "extract",
@@ -63,8 +68,22 @@ def _row(record: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
     return row
 
 
+# Celery's own words for a task stopped from outside, and what a person reads instead.
+_CELERY_ENDINGS = {
+    "TaskRevokedError": "revoked: the run was cancelled",
+    "ChordError": "not run: a task of the step before it was revoked or crashed",
+}
+
+
+def _exc_type(meta: dict[str, Any]) -> str | None:
+    result = meta.get("result")
+    return result.get("exc_type") if isinstance(result, dict) else None
+
+
 def _error(meta: dict[str, Any]) -> str:
     result = meta.get("result")
+    if _exc_type(meta) in _CELERY_ENDINGS:
+        return _CELERY_ENDINGS[str(_exc_type(meta))]
     if isinstance(result, dict) and "exc_type" in result:
         return f"{result.get('exc_type')}: {result.get('exc_message')}"
     return str(result)
@@ -123,6 +142,8 @@ def record_meta(conn: Connection, meta: dict[str, Any]) -> int:
     if live is None:
         return 0
     kind, record = live
+    if status == PhaseStatus.FAILED and tracking.execution_status(conn, record["execution_id"]) not in _ACTIVE:
+        return 0  # a task stopped after its run ended (cancelled, past its deadline): that end is recorded
     if kind == "transformer":
         tracking.upsert_transformer_run(conn, record)
     else:

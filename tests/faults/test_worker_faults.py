@@ -408,6 +408,18 @@ def test_cancel_mid_transform_stops_every_task_of_the_run(scenario, capsys):  # 
     assert later == 0
     assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
     assert scenario.scalar("SELECT count(*) FROM extraction_loads") == 0
+    # Every phase and every planned batch is recorded, in our words, once the revoked tasks have reported.
+    execution = runner.wait(execution_id)
+    phases = {p.phase: (p.status, p.error_message) for p in execution.phases}
+    assert phases["extract"][0] == "success"
+    assert phases["transform"] == ("failed", "cancelled by operator")
+    assert all(
+        phases[p] == ("skipped", "not run: cancelled by operator") for p in ("validate", "merge", "load", "publish")
+    )
+    assert len({(t.transformer_type, t.batch_no) for t in execution.transformers}) == BATCHES
+    assert {t.status for t in execution.transformers} <= {"success", "failed", "skipped"}
+    shown = [p.error_message or "" for p in execution.phases] + [t.error_message or "" for t in execution.transformers]
+    assert not [e for e in shown if "Error" in e], shown  # no TaskRevokedError, ChordError, WorkerLostError
     with capsys.disabled():
         print(f"\n[cancel] run cancelled mid-transform: {execution.overall_status} ({execution.error_summary})")
     assert (

@@ -27,6 +27,12 @@ def test_a_stuck_run_is_failed_at_its_deadline(settings):
     execution = ETLOrchestrator(settings=settings).wait(execution_id)
     assert execution.overall_status == "failed"
     assert "deadline exceeded" in (execution.error_summary or "")
+    # Every phase is recorded: the one it was in failed, the rest not run.
+    assert [(p.phase, p.status) for p in execution.phases] == [
+        ("extract", "failed"),
+        *[(phase, "skipped") for phase in ("transform", "validate", "merge", "load", "publish")],
+    ]
+    assert execution.phases[0].error_message == "deadline exceeded"
 
 
 def test_a_second_run_of_an_active_extraction_joins_the_first(settings):
