@@ -10,6 +10,7 @@ class FakeTracking:
         self.phases: list[dict] = []
         self.transformers: list[dict] = []
         self.finished: list[tuple] = []
+        self.status = "running"  # of the execution
 
 
 def _patch(monkeypatch) -> FakeTracking:
@@ -17,6 +18,7 @@ def _patch(monkeypatch) -> FakeTracking:
     monkeypatch.setattr(records.tracking, "upsert_phase_run", lambda conn, r: fake.phases.append(r))
     monkeypatch.setattr(records.tracking, "upsert_transformer_run", lambda conn, r: fake.transformers.append(r))
     monkeypatch.setattr(records.tracking, "finish_execution", lambda conn, e, s, **kw: fake.finished.append((e, s, kw)))
+    monkeypatch.setattr(records.tracking, "execution_status", lambda conn, e: fake.status)
     return fake
 
 
@@ -72,6 +74,33 @@ def test_a_crashed_phase_fails_the_execution(monkeypatch):
     records.record_meta(None, meta)
     assert fake.phases[0]["status"] == "failed"
     assert fake.finished[0][1] == "failed" and "load crashed" in fake.finished[0][2]["error_summary"]
+
+
+def test_a_task_stopped_after_its_run_ended_changes_nothing(monkeypatch):
+    fake = _patch(monkeypatch)
+    fake.status = "failed"  # cancelled: every phase is recorded already
+    meta = {
+        "status": "FAILURE",
+        "name": "etl.validate",
+        "task_id": "v",
+        "kwargs": {"ctx": CTX},
+        "result": {"exc_type": "ChordError", "exc_message": ["Dependency 1 raised TaskRevokedError('revoked')"]},
+    }
+    assert records.record_meta(None, meta) == 0
+    assert not fake.phases and not fake.finished
+
+
+def test_celery_names_are_translated_while_the_run_is_active(monkeypatch):
+    fake = _patch(monkeypatch)
+    meta = {
+        "status": "FAILURE",
+        "name": "etl.validate",
+        "task_id": "v",
+        "kwargs": {"ctx": CTX},
+        "result": {"exc_type": "ChordError", "exc_message": ["Dependency 1 raised WorkerLostError()"]},
+    }
+    records.record_meta(None, meta)
+    assert fake.phases[0]["error_message"] == "not run: a task of the step before it was revoked or crashed"
 
 
 def test_other_tasks_are_ignored(monkeypatch):
