@@ -8,7 +8,6 @@ connection closes, so the run goes on at once, without waiting for any timeout.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults.conftest import HOST, Scenario, _drop, _fresh_database, _start
-from tests.faults.test_worker_faults import HOLDS, _worker_of, assert_invariants, soak
-from tests.helpers import stage_fixtures, wait_for
+from tests.faults.test_worker_faults import _kill_a_worker_in, assert_invariants, soak
+from tests.helpers import stage_fixtures
 
 
 class RabbitScenario(Scenario):
@@ -108,14 +107,7 @@ def test_a_run_on_rabbitmq_lands_the_same_rows(rabbit, baseline, capsys):  # typ
 
 @pytest.mark.parametrize("phase", ["transform", "merge", "load"])
 def test_a_whole_worker_killed_on_rabbitmq_is_replaced_at_once(rabbit, baseline, capsys, phase):  # type: ignore[no-untyped-def]
-    fault, value, pid_file = HOLDS[phase]
-    rabbit.arm(fault, value)
-    execution_id = rabbit.start(stage_fixtures(rabbit.settings))
-    victim = rabbit.faults / pid_file
-    pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 60, f"a {phase} task to hold"))
-    dead = _worker_of(rabbit, pid)
-    killed = time.monotonic()
-    rabbit.procs.stop(dead, sig=signal.SIGKILL)
+    execution_id, dead, killed = _kill_a_worker_in(rabbit, rabbit.start, phase)
     execution = _orchestrator(rabbit).wait(execution_id)
     recovery = time.monotonic() - killed
     with capsys.disabled():

@@ -195,12 +195,12 @@ HOLDS = {
 }
 
 
-def _kill_a_worker_in(scenario: Scenario, runner, phase: str) -> tuple[str, str, float]:  # type: ignore[no-untyped-def]
-    """Start a run, SIGKILL the whole worker (main process and pool) holding its ``phase`` task; returns
-    (execution id, the dead worker's name, when it was killed)."""
+def _kill_a_worker_in(scenario: Scenario, start, phase: str) -> tuple[str, str, float]:  # type: ignore[no-untyped-def]
+    """Start a run with ``start(extraction_id)``, SIGKILL the whole worker (main process and pool) holding
+    its ``phase`` task; returns (execution id, the dead worker's name, when it was killed)."""
     fault, value, pid_file = HOLDS[phase]
     scenario.arm(fault, value)
-    execution_id = runner.start_extraction(stage_fixtures(scenario.settings))
+    execution_id = start(stage_fixtures(scenario.settings))
     victim = scenario.faults / pid_file
     pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 60, f"a {phase} task to hold"))
     dead = _worker_of(scenario, pid)
@@ -212,7 +212,7 @@ def _kill_a_worker_in(scenario: Scenario, runner, phase: str) -> tuple[str, str,
 @pytest.mark.worker_env(SHORT_VISIBILITY)
 def test_a_whole_worker_killed_mid_transform_is_replaced_by_the_other_after_redelivery(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     runner = orchestrator(scenario)
-    execution_id, dead, killed = _kill_a_worker_in(scenario, runner, "transform")
+    execution_id, dead, killed = _kill_a_worker_in(scenario, runner.start_extraction, "transform")
     execution = runner.wait(execution_id)
     recovery = time.monotonic() - killed
     with capsys.disabled():
@@ -537,7 +537,7 @@ def test_a_whole_worker_killed_is_found_lost_in_seconds_with_default_settings(sc
     """No short visibility timeout here (the default, 1125 s, would stall the run for ~19 minutes): the
     listener's reaper finds the worker silent for ETL_WORKER_LOST_SECONDS and hands its task on."""
     runner = orchestrator(scenario)
-    execution_id, dead, killed = _kill_a_worker_in(scenario, runner, phase)
+    execution_id, dead, killed = _kill_a_worker_in(scenario, runner.start_extraction, phase)
     execution = runner.wait(execution_id)
     recovery = time.monotonic() - killed
     with capsys.disabled():
