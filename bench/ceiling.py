@@ -17,8 +17,7 @@ from typing import Any
 from etl_worker.db import work
 from etl_worker.db.engine import transaction
 from etl_worker.phases import extract, load, merge, publish, transform
-from etl_worker.phases.resolve import PARTS
-from etl_worker.phases.results import Batch, new_run
+from etl_worker.phases.results import Batch, merge_parts, new_run
 from etl_worker.settings import Settings
 
 
@@ -54,7 +53,7 @@ def run_ceiling(settings: Settings, extraction_id: str, processes: int = 2) -> d
     with transaction(settings.database_url) as conn:  # as validate does: the merge plans on fresh statistics
         work.analyze(conn)
     previous = {"run": new_run(), "records": []}
-    parts = _spread(merge.merge_part, [(settings, ctx, previous, i) for i in range(PARTS)], processes)
+    parts = _spread(merge.merge_part, [(settings, ctx, previous, i) for i in range(merge_parts(ctx))], processes)
     outcome = merge.merge(settings, ctx, parts, "ceiling", None)
     phases["merge"] = time.perf_counter() - mark
 

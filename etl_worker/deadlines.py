@@ -16,7 +16,7 @@ def expire_overdue(database_url: str) -> list[str]:
     with transaction(database_url) as conn:
         expired = tracking.fail_overdue(conn)
         for execution_id in expired:
-            plan = batch_tasks(execution_id, tracking.pipeline_plan(conn, execution_id))
+            plan = batch_tasks(execution_id, tracking.pipeline(conn, execution_id).get("plan", []))
             tracking.record_end(conn, execution_id, "deadline exceeded", plan)
     for execution_id in expired:
         log.warning("execution passed its deadline", extra={"execution_id": execution_id})

@@ -103,9 +103,8 @@ class ETLOrchestrator:
         # Phase and transformer records come from the result backend; take this execution's now
         # rather than depend on a listener being up.
         with transaction(self.settings.database_url) as conn:
-            extraction_id = tracking.execution_extraction(conn, execution_id)
-            batches = work.batch_ledger(conn, extraction_id).keys()
-        Listener(self.settings).reconcile_tasks(execution_task_ids(execution_id, batches))
+            canvas = tracking.pipeline(conn, execution_id)
+        Listener(self.settings).reconcile_tasks(execution_task_ids(execution_id, canvas))
         execution = history.get_execution(self.settings, execution_id)
         assert execution is not None
         return execution
@@ -127,16 +126,12 @@ class ETLOrchestrator:
 
         with transaction(self.settings.database_url) as conn:
             cancelled = tracking.finish_execution(conn, execution_id, "failed", error_summary="cancelled by operator")
-            plan = tracking.planned_batches(conn, execution_id)
+            canvas = tracking.pipeline(conn, execution_id)
             if cancelled:
                 tracking.record_end(
-                    conn,
-                    execution_id,
-                    "cancelled by operator",
-                    batch_tasks(execution_id, tracking.pipeline_plan(conn, execution_id)),
+                    conn, execution_id, "cancelled by operator", batch_tasks(execution_id, canvas.get("plan", []))
                 )
-        batches = [(source, n) for source, count in plan.items() for n in range(count)]
-        app.control.revoke(execution_task_ids(execution_id, batches), terminate=True, signal="SIGKILL")
+        app.control.revoke(execution_task_ids(execution_id, canvas), terminate=True, signal="SIGKILL")
         if cancelled:
             alert_signature(execution_id, "cancel").apply_async()
         return cancelled

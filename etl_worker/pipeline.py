@@ -3,6 +3,8 @@
     extract -> chord([transform(source, batch) ...], validate) -> chord([merge_part(i) ...], merge)
             -> load -> publish -> alert
 
+The number of merge parts is planned with the batches (``ctx["merge_parts"]``).
+
 Every task id is derived from the execution id, so enqueuing the same execution twice gives the same
 task ids: tracking records and the batch ledger then see one task, not two.
 """
@@ -10,7 +12,6 @@ task ids: tracking records and the batch ledger then see one task, not two.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
 from celery import chain, chord
@@ -18,8 +19,7 @@ from celery.canvas import Signature
 
 from etl_worker.celery_app import app
 from etl_worker.models import PHASES
-from etl_worker.phases.resolve import PARTS
-from etl_worker.phases.results import Batch, new_run
+from etl_worker.phases.results import Batch, merge_parts, new_run
 
 _NAMESPACE = uuid.UUID("8f7c1f38-9d1e-4a57-9f5e-2c0f5b0e1d11")
 
@@ -29,11 +29,15 @@ def task_id(execution_id: str, *parts: object) -> str:
     return str(uuid.uuid5(_NAMESPACE, ":".join([execution_id, *map(str, parts)])))
 
 
-def execution_task_ids(execution_id: str, batches: Iterable[tuple[str, int]]) -> list[str]:
-    """The task ids of an execution's steps, given the (source, batch number) pairs it may have planned."""
+def execution_task_ids(execution_id: str, pipeline: dict[str, Any]) -> list[str]:
+    """The task ids of an execution's steps, given the canvas it was started with (its context and batch
+    plan, as ``tracking.pipeline`` keeps it; {} for one that never started)."""
     phases = [task_id(execution_id, p) for p in ("extract", "validate", "merge", "load", "publish", "alert")]
-    parts = [task_id(execution_id, "merge", part) for part in range(PARTS)]
-    return phases + parts + [task_id(execution_id, "transform", source, batch_no) for source, batch_no in batches]
+    if not pipeline:
+        return phases
+    parts = [task_id(execution_id, "merge", part) for part in range(merge_parts(pipeline["ctx"]))]
+    batches = [task_id(execution_id, "transform", b["source"], b["batch_no"]) for b in pipeline["plan"]]
+    return phases + parts + batches
 
 
 def batch_tasks(execution_id: str, plan: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -79,7 +83,8 @@ def build_pipeline(
             steps.append(_step("validate", task_id(eid, "validate"), results=[], ctx=ctx, plan=plan_dicts))
     if position <= PHASES.index("merge"):
         parent = {} if steps else first
-        header = [_step("merge_part", task_id(eid, "merge", i), ctx=ctx, part=i, **parent) for i in range(PARTS)]
+        parts = range(merge_parts(ctx))
+        header = [_step("merge_part", task_id(eid, "merge", i), ctx=ctx, part=i, **parent) for i in parts]
         steps.append(chord(header, _step("merge", task_id(eid, "merge"), ctx=ctx)))
     for name in ("load", "publish"):
         if position <= PHASES.index(name):

@@ -55,7 +55,7 @@ def resume_point(
 
 def task_ids(execution_id: str, pipeline: dict[str, Any]) -> set[str]:
     """Every task id the execution's canvas may use."""
-    return set(execution_task_ids(execution_id, [(b["source"], b["batch_no"]) for b in pipeline["plan"]]))
+    return set(execution_task_ids(execution_id, pipeline))
 
 
 def resume(settings: Settings, app: Celery, execution_id: str, pipeline: dict[str, Any]) -> str:

@@ -139,9 +139,12 @@ work_prospects = sa.Table(
     sa.Column("source_player_id", sa.Text),
     sa.Column("other_ids", JSONB),
     *_draft_columns(),
-    # Which merge part resolves the record's surname block (etl_worker.phases.resolve.block_part).
-    sa.Column("merge_part", sa.SmallInteger, nullable=False),
-    sa.Index("ix_work_prospects_extraction_part_surname_key", "extraction_id", "merge_part", "surname_key"),
+    # The bucket of the record's surname block: a merge part resolves a range of buckets
+    # (etl_worker.phases.resolve.block_bucket).
+    sa.Column("block_bucket", sa.SmallInteger, nullable=False),
+    sa.Index("ix_work_prospects_extraction_bucket_surname_key", "extraction_id", "block_bucket", "surname_key"),
+    # A merge part asks whether another record of the extraction carries the same source id.
+    sa.Index("ix_work_prospects_extraction_source_player_id", "extraction_id", "source", "source_player_id"),
 )
 
 work_grades = sa.Table(
@@ -197,7 +200,7 @@ work_merged_prospects = sa.Table(
     sa.Column("source_ids", JSONB, nullable=False),
     sa.Column("source_records", sa.Integer, nullable=False),
     *_draft_columns(),
-    sa.Column("merge_part", sa.SmallInteger, nullable=False),
+    sa.Column("block_bucket", sa.SmallInteger, nullable=False),
 )
 
 match_reviews = sa.Table(

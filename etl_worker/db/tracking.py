@@ -72,12 +72,6 @@ def execution_state(conn: Connection, execution_id: str) -> tuple[str, datetime]
     return status, deadline
 
 
-def execution_extraction(conn: Connection, execution_id: str) -> str:
-    return conn.execute(
-        sa.select(etl_executions.c.extraction_id).where(etl_executions.c.execution_id == execution_id)
-    ).scalar_one()
-
-
 def execution_setup(conn: Connection, execution_id: str) -> tuple[list[str], int | None]:
     """(transformer types, batch size) an existing execution ran with."""
     t = etl_executions.c
@@ -157,12 +151,13 @@ def stalled_executions(conn: Connection, seconds: float) -> list[tuple[str, dict
     return [(r.execution_id, r.pipeline) for r in rows]
 
 
-def pipeline_plan(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
-    """The batches the execution was started with (source, batch_no, row_lo, row_hi); [] before it ran."""
-    pipeline = conn.execute(
+def pipeline(conn: Connection, execution_id: str) -> dict[str, Any]:
+    """The canvas the execution was started with: its context (``ctx``) and its batches (``plan``, each
+    source, batch_no, row_lo, row_hi); {} before it ran."""
+    canvas = conn.execute(
         sa.select(etl_executions.c.pipeline).where(etl_executions.c.execution_id == execution_id)
     ).scalar_one_or_none()
-    return list((pipeline or {}).get("plan", []))
+    return dict(canvas or {})
 
 
 def record_end(conn: Connection, execution_id: str, reason: str, batches: dict[str, dict[str, Any]]) -> None:

@@ -82,46 +82,66 @@ def all_batches_done(conn: Connection, extraction_id: str, plan: Mapping[str, in
     return bool(wanted) and all(ledger.get(key, {}).get("status") == "success" for key in wanted)
 
 
-def untrusted_ids(conn: Connection, extraction_id: str, sources: list[str]) -> set[tuple[str, str]]:
-    """(source, id) pairs that more than one record of the extraction carries: an id error in the export."""
+def untrusted_ids(
+    conn: Connection, extraction_id: str, sources: list[str], buckets: tuple[int, int]
+) -> set[tuple[str, str]]:
+    """(source, id) pairs carried by a record in ``buckets`` and by another record of the extraction:
+    an id error in the export."""
     wp = work_prospects.c
+    other = work_prospects.alias("other")
     result = conn.execute(
         sa.select(wp.source, wp.source_player_id)
-        .where(wp.extraction_id == extraction_id, wp.source.in_(sources), wp.source_player_id.is_not(None))
-        .group_by(wp.source, wp.source_player_id)
-        .having(sa.func.count() > 1)
+        .distinct()
+        .where(
+            wp.extraction_id == extraction_id,
+            wp.block_bucket >= buckets[0],
+            wp.block_bucket < buckets[1],
+            wp.source.in_(sources),
+            wp.source_player_id.is_not(None),
+            sa.exists().where(
+                other.c.extraction_id == extraction_id,
+                other.c.source == wp.source,
+                other.c.source_player_id == wp.source_player_id,
+                other.c.row_number != wp.row_number,
+            ),
+        )
     )
     return {(r[0], r[1]) for r in result}
 
 
 def prospect_blocks(
-    conn: Connection, extraction_id: str, sources: list[str], part: int, page: int = 5000
+    conn: Connection, extraction_id: str, sources: list[str], buckets: tuple[int, int], page: int = 5000
 ) -> Iterator[list[dict[str, Any]]]:
-    """One merge part of the extraction's work prospects, in pages of whole surname blocks, by keyset on
-    the folded surname. Memory stays bounded by ``page`` rows plus the largest block.
+    """The extraction's work prospects in ``buckets`` [low, high), in pages of whole surname blocks, by
+    keyset on (bucket, folded surname). Memory stays bounded by ``page`` rows plus the largest block.
     """
     wp = work_prospects.c
     base = sa.select(work_prospects).where(
-        wp.extraction_id == extraction_id, wp.merge_part == part, wp.source.in_(sources)
+        wp.extraction_id == extraction_id,
+        wp.block_bucket >= buckets[0],
+        wp.block_bucket < buckets[1],
+        wp.source.in_(sources),
     )
-    order = (wp.surname_key, wp.name_key, wp.source, wp.row_number)
-    after: str | None = None
+    order = (wp.block_bucket, wp.surname_key, wp.name_key, wp.source, wp.row_number)
+    after: tuple[int, str] | None = None
     while True:
-        stmt = base if after is None else base.where(wp.surname_key > after)
+        stmt = base if after is None else base.where(sa.tuple_(wp.block_bucket, wp.surname_key) > after)
         rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(*order).limit(page))]
         if len(rows) < page:
             if rows:
                 yield rows
             return
-        last = rows[-1]["surname_key"]
-        rows = [r for r in rows if r["surname_key"] != last]
-        rows += [dict(r._mapping) for r in conn.execute(base.where(wp.surname_key == last).order_by(*order))]
+        last = (rows[-1]["block_bucket"], rows[-1]["surname_key"])
+        rows = [r for r in rows if (r["block_bucket"], r["surname_key"]) != last]
+        block = base.where(wp.block_bucket == last[0], wp.surname_key == last[1])
+        rows += [dict(r._mapping) for r in conn.execute(block.order_by(*order))]
         yield rows
         after = last
 
 
-def clear_resolution(conn: Connection, extraction_id: str, part: int) -> None:
-    """Forget an earlier resolution of one merge part (a part that runs again starts clean)."""
+def clear_resolution(conn: Connection, extraction_id: str, buckets: tuple[int, int]) -> None:
+    """Forget an earlier resolution of the blocks in ``buckets`` (a merge part that runs again starts
+    clean)."""
     wp = work_prospects.c
     for table in (work_links, match_reviews):
         conn.execute(
@@ -130,11 +150,16 @@ def clear_resolution(conn: Connection, extraction_id: str, part: int) -> None:
                 wp.extraction_id == extraction_id,
                 wp.source == table.c.source,
                 wp.row_number == table.c.row_number,
-                wp.merge_part == part,
+                wp.block_bucket >= buckets[0],
+                wp.block_bucket < buckets[1],
             )
         )
     m = work_merged_prospects.c
-    conn.execute(sa.delete(work_merged_prospects).where(m.extraction_id == extraction_id, m.merge_part == part))
+    conn.execute(
+        sa.delete(work_merged_prospects).where(
+            m.extraction_id == extraction_id, m.block_bucket >= buckets[0], m.block_bucket < buckets[1]
+        )
+    )
 
 
 def write_resolution(

@@ -13,7 +13,7 @@ from etl_worker.db import staging, tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, FatalError
 from etl_worker.models import PHASES, ETLPhase, ETLStatus, PhaseStatus, TransformerStatus
-from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, plan_batches
+from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, plan_batches, plan_merge_parts
 from etl_worker.settings import Settings
 from etl_worker.sources import REGISTRY, get_source
 from etl_worker.tracking import history
@@ -99,6 +99,9 @@ def start_execution(
         "extraction_id": extraction_id,
         "sources": sources,
         "deadline": deadline.isoformat(),
+        "merge_parts": plan_merge_parts(
+            sum(b.row_hi - b.row_lo + 1 for b in started.plan), settings.max_records_per_batch
+        ),
         "replay_of": replay_of,
         "reused": [p for p in PHASES if PHASES.index(p) < PHASES.index(started.start)],
     }

@@ -2,9 +2,10 @@
 
 Records join the people already in ``prospect_core`` (so a later extraction updates, never
 duplicates) or new ones; ambiguous records go to ``match_reviews`` and are not loaded. Records can
-only be one person within a block of the same folded surname, so the blocks are split into
-``PARTS`` parts (by a hash of the surname, stored on each work prospect at transform) resolved by
-parallel tasks; the merge phase is their sum.
+only be one person within a block of the same folded surname, so the blocks are split into parts (by
+a hash of the surname into buckets, stored on each work prospect at transform; a part resolves a range
+of buckets) resolved by parallel tasks, as many as the run planned from its size; the merge phase is
+their sum.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 from etl_worker.db import canonical, work
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
-from etl_worker.phases.resolve import Record, existing_person, merged_row, resolve_block
-from etl_worker.phases.results import Clock, halt, phase_record, skipped, sources_ok
+from etl_worker.phases.resolve import Record, block_bucket, existing_person, merged_row, part_buckets, resolve_block
+from etl_worker.phases.results import Clock, halt, merge_parts, phase_record, skipped, sources_ok
 from etl_worker.settings import Settings
 
 _RECORD_FIELDS = tuple(Record.__dataclass_fields__)
@@ -33,10 +34,11 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
     sources = sources_ok(ctx, run)
     counts = {"records_linked": 0, "prospects_merged": 0, "held_for_review": 0}
     methods: dict[str, int] = {}
+    buckets = part_buckets(part, merge_parts(ctx))
     with transaction(settings.database_url) as conn:
-        work.clear_resolution(conn, extraction_id, part)
-        untrusted = work.untrusted_ids(conn, extraction_id, sources)
-        for page in work.prospect_blocks(conn, extraction_id, sources, part):
+        work.clear_resolution(conn, extraction_id, buckets)
+        untrusted = work.untrusted_ids(conn, extraction_id, sources, buckets)
+        for page in work.prospect_blocks(conn, extraction_id, sources, buckets):
             links: list[dict[str, Any]] = []
             merged: list[dict[str, Any]] = []
             reviews: list[dict[str, Any]] = []
@@ -48,7 +50,8 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
                 records = [Record(**{f: r[f] for f in _RECORD_FIELDS}) for r in rows]
                 existing = [existing_person(row) for row in known.get(surname, [])]
                 people, block_links, block_reviews = resolve_block(extraction_id, records, existing, untrusted)
-                merged.extend({**merged_row(extraction_id, p), "merge_part": part} for p in people)
+                bucket = block_bucket(surname)
+                merged.extend({**merged_row(extraction_id, p), "block_bucket": bucket} for p in people)
                 for link in block_links:
                     methods[link.method] = methods.get(link.method, 0) + 1
                     links.append(

@@ -22,15 +22,23 @@ from etl_worker.normalize import (
     surname_key,
 )
 
+# Surname blocks are hashed into BUCKETS buckets; a merge part resolves a contiguous range of buckets,
+# so the number of parts is chosen per run (etl_worker.phases.results.plan_merge_parts) without
+# touching what the transform wrote.
+BUCKETS = 1024
+
+
+def block_bucket(surname: str) -> int:
+    """The bucket of a surname block (stable across processes, runs and part counts)."""
+    return zlib.crc32(surname.encode()) % BUCKETS
+
+
+def part_buckets(part: int, parts: int) -> tuple[int, int]:
+    """The buckets [low, high) that merge part ``part`` of ``parts`` resolves."""
+    return part * BUCKETS // parts, (part + 1) * BUCKETS // parts
+
+
 # Which source's spelling of a name, position and college a merged person takes, best first.
-PARTS = 4  # merge parts: enough to keep a few workers busy, each holding whole surname blocks
-
-
-def block_part(surname: str) -> int:
-    """The merge part a surname block belongs to (stable across processes and runs)."""
-    return zlib.crc32(surname.encode()) % PARTS
-
-
 SOURCE_PRIORITY = ("nfl", "pfr", "espn", "pff", "yahoo", "cfr")
 _NO_CLASS = frozenset({"cfr"})  # sources whose records are college seasons, not draft classes
 

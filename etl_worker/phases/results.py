@@ -53,6 +53,22 @@ def plan_batches(counts: dict[str, tuple[int, int, int]], batch_size: int) -> li
     return batches
 
 
+MAX_MERGE_PARTS = 128
+
+
+def plan_merge_parts(staged_rows: int, batch_size: int) -> int:
+    """How many parallel parts the merge of ``staged_rows`` rows is cut into: one per two transform
+    batches (resolving a row costs about as much as transforming it, so a part takes about as long as
+    two batches). A big run keeps many workers busy; a small one is not cut into tasks that cost more
+    than they resolve."""
+    return max(1, min(MAX_MERGE_PARTS, -(-staged_rows // (2 * batch_size))))
+
+
+def merge_parts(ctx: dict[str, Any]) -> int:
+    """The merge parts planned for a run (4 for a run planned before the count was recorded)."""
+    return int(ctx.get("merge_parts", 4))
+
+
 def new_run() -> dict[str, Any]:
     return {"halted": False, "halt_reason": None, "failed_sources": [], "quality_score": None, "totals": {}}
 

@@ -14,7 +14,7 @@ from etl_worker.db.engine import transaction
 from etl_worker.errors import RecordError, RetriableError
 from etl_worker.models import TransformerStatus
 from etl_worker.normalize import college_key, name_key, position_group, surname_key
-from etl_worker.phases.resolve import block_part
+from etl_worker.phases.resolve import block_bucket
 from etl_worker.phases.results import Batch, Clock
 from etl_worker.settings import Settings
 from etl_worker.sources import get_source
@@ -35,7 +35,7 @@ def work_rows(key: dict[str, Any], parsed: Transformed) -> dict[str, list[dict[s
                 "full_name": p.full_name,
                 "name_key": folded,
                 "surname_key": surname,
-                "merge_part": block_part(surname),
+                "block_bucket": block_bucket(surname),
                 "position": p.position,
                 "position_group": position_group(p.position),
                 "college": p.college,

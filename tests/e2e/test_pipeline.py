@@ -51,7 +51,8 @@ def test_clean_run_is_success_with_rows_in_every_canonical_table(settings, orche
     assert _scalar(settings, "SELECT count(*) FROM data_lineage WHERE execution_id = :e", e=execution.execution_id) > 0
     assert _scalar(settings, "SELECT count(*) FROM mv_position_benchmarks") > 0
     assert execution.quality_score is not None
-    # The merge ran in four parts, each resolving its own share of the surname blocks.
+    # The merge ran in four parts (77 rows, a part per two batches of 10), each resolving its own share
+    # of the surname blocks.
     merge = next(p for p in execution.phases if p.phase == "merge")
     per_part = merge.details["records_linked_per_part"]
     assert len(per_part) == 4 and all(per_part) and sum(per_part) == merge.details["records_linked"]

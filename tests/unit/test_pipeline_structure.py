@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from celery.canvas import _chain, chord
 
-from etl_worker.phases.results import Batch, overall_status, plan_batches
-from etl_worker.pipeline import build_pipeline, task_id
+from etl_worker.phases.results import MAX_MERGE_PARTS, Batch, overall_status, plan_batches, plan_merge_parts
+from etl_worker.pipeline import build_pipeline, execution_task_ids, task_id
 
 CTX = {
     "execution_id": "e-1",
     "extraction_id": "x-1",
     "sources": ["nfl", "pff"],
     "deadline": "2030-01-01T00:00:00+00:00",
+    "merge_parts": 3,
 }
 
 
@@ -43,7 +44,7 @@ def test_pipeline_is_extract_then_chord_of_every_batch_then_chord_of_merge_parts
     assert steps[1].body.kwargs["plan"] == [b.as_dict() for b in plan]
     # Whole surname blocks are resolved in parallel parts, then summed by the merge phase.
     parts = list(steps[2].tasks)
-    assert [(p.task, p.kwargs["part"]) for p in parts] == [("etl.merge_part", i) for i in range(4)]
+    assert [(p.task, p.kwargs["part"]) for p in parts] == [("etl.merge_part", i) for i in range(3)]
     # Celery folds the steps after a chord into the chord's body: merge -> load -> publish -> alert.
     body = steps[2].body.tasks
     assert [s.task for s in body] == ["etl.merge", "etl.load", "etl.publish", "etl.alert"]
@@ -70,8 +71,18 @@ def test_task_ids_are_stable_per_execution_so_a_second_enqueue_is_the_same_tasks
         *(s.id for s in c.tasks[2].body.tasks),
     ]
     assert ids(first) == ids(second)
-    assert len(set(ids(first))) == 1 + 1 + 1 + 4 + 4
+    assert len(set(ids(first))) == 1 + 1 + 1 + 3 + 4
     assert task_id("e-1", "extract") != task_id("e-2", "extract")
+    # Cancel and resume name every task of the canvas from what the execution keeps of it.
+    kept = {"ctx": CTX, "plan": [b.as_dict() for b in plan]}
+    assert set(ids(first)) == set(execution_task_ids("e-1", kept))
+
+
+def test_the_merge_is_cut_into_parts_by_the_size_of_the_run():
+    assert plan_merge_parts(40, 5000) == 1  # a tiny run: one task, no fan-out to pay for
+    assert plan_merge_parts(77, 10) == 4  # a part per two transform batches
+    assert plan_merge_parts(1_000_000, 5000) == 100  # enough to keep dozens of workers busy
+    assert plan_merge_parts(50_000_000, 5000) == MAX_MERGE_PARTS
 
 
 def test_overall_status_follows_the_seed_rules():

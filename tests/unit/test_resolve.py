@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from etl_worker.normalize import name_key, position_group
 from etl_worker.phases.resolve import Record, resolve_block
 
@@ -80,10 +82,16 @@ def test_a_college_season_joins_the_player_of_a_later_class_at_the_same_school()
     assert placed[("cfr", 1)] == placed[("nfl", 1)] != placed[("cfr", 2)]
 
 
-def test_surname_blocks_spread_over_the_merge_parts_the_same_way_everywhere():
-    from etl_worker.phases.resolve import PARTS, block_part
+def test_surname_blocks_spread_over_any_number_of_merge_parts_the_same_way_everywhere():
+    from etl_worker.phases.resolve import BUCKETS, block_bucket, part_buckets
 
-    parts = [block_part(f"surname{i}") for i in range(4000)]
-    assert {p: parts.count(p) for p in range(PARTS)} == {p: parts.count(p) for p in set(parts)}
-    assert min(parts.count(p) for p in range(PARTS)) > 4000 / PARTS * 0.9  # balanced
-    assert block_part("burrow") == block_part("burrow")
+    buckets = [block_bucket(f"surname{i}") for i in range(40_000)]
+    assert all(0 <= b < BUCKETS for b in buckets) and block_bucket("burrow") == block_bucket("burrow")
+    for parts in (1, 4, 7, 100, 128):
+        ranges = [part_buckets(part, parts) for part in range(parts)]
+        # The parts cover every bucket once, in order ...
+        assert ranges[0][0] == 0 and ranges[-1][1] == BUCKETS
+        assert all(a[1] == b[0] and a[0] < a[1] for a, b in pairwise(ranges))
+        # ... and share the blocks out evenly.
+        sizes = [sum(lo <= b < hi for b in buckets) for lo, hi in ranges]
+        assert min(sizes) > len(buckets) / parts * 0.7, (parts, sizes)
