@@ -78,39 +78,6 @@ ON CONFLICT (prospect_id, source, season, team) DO UPDATE SET
     {", ".join(f"{f} = EXCLUDED.{f}" for f in STAT_FIELDS)}, updated_at = now()
 """
 
-_LINEAGE = """
-INSERT INTO data_lineage (canonical_table, canonical_id, source, extraction_id, staging_row, execution_id,
-                          match_method, match_confidence)
-SELECT :table_name, {canonical_id}, l.source, l.extraction_id, l.row_number, :execution_id,
-       l.method, l.confidence
-FROM work_links l
-JOIN prospect_core c ON c.match_key = l.match_key
-{joins}
-WHERE l.extraction_id = :extraction_id AND l.source = ANY(:sources)
-ON CONFLICT DO NOTHING
-"""
-
-_LINEAGE_JOINS = {
-    "prospect_core": ("c.prospect_id", ""),
-    "prospect_grades": (
-        "t.id",
-        "JOIN work_grades w USING (extraction_id, source, row_number) "
-        "JOIN prospect_grades t ON t.prospect_id = c.prospect_id AND t.source = w.source "
-        "AND t.grade_type = w.grade_type",
-    ),
-    "prospect_measurements": (
-        "t.id",
-        "JOIN work_measurements w USING (extraction_id, source, row_number) "
-        "JOIN prospect_measurements t ON t.prospect_id = c.prospect_id AND t.source = w.source",
-    ),
-    "prospect_college_stats": (
-        "t.id",
-        "JOIN work_college_stats w USING (extraction_id, source, row_number) "
-        "JOIN prospect_college_stats t ON t.prospect_id = c.prospect_id AND t.source = w.source "
-        "AND t.season = w.season AND t.team = w.team",
-    ),
-}
-
 
 def prospects_by_surnames(conn: Connection, surnames: list[str]) -> list[dict[str, Any]]:
     """Existing prospects with one of these folded surnames (the people new records may join)."""
@@ -123,14 +90,17 @@ def prospects_by_surnames(conn: Connection, surnames: list[str]) -> list[dict[st
     return [dict(r._mapping) for r in result]
 
 
-def claim_load(conn: Connection, extraction_id: str, execution_id: str) -> tuple[str | None, dict[str, int]]:
-    """Take the extraction's ledger row: (None, {}) when taken now, else (holder, its counts).
+def claim_load(
+    conn: Connection, extraction_id: str, execution_id: str, merged_by: str
+) -> tuple[str | None, dict[str, int]]:
+    """Take the extraction's ledger row for the merge of ``merged_by``: (None, {}) when taken now, else
+    (holder, its counts). The row makes that merge's lineage visible (``data_lineage``).
 
     The unique key makes a concurrent second load wait for the first and then find the row taken.
     """
     claimed = conn.execute(
         insert(extraction_loads)
-        .values(extraction_id=extraction_id, execution_id=execution_id, counts={})
+        .values(extraction_id=extraction_id, execution_id=execution_id, merged_by=merged_by, counts={})
         .on_conflict_do_nothing()
         .returning(extraction_loads.c.extraction_id)
     ).first()
@@ -144,38 +114,29 @@ def claim_load(conn: Connection, extraction_id: str, execution_id: str) -> tuple
     return holder, counts
 
 
-def take_over_load(conn: Connection, extraction_id: str, holder: str, execution_id: str) -> str | None:
-    """Hand the extraction's ledger row from ``holder`` to ``execution_id``: None when done (as
-    ``claim_load``), else the execution that holds it now."""
+def take_over_load(conn: Connection, extraction_id: str, holder: str, execution_id: str, merged_by: str) -> str | None:
+    """Hand the extraction's ledger row from ``holder`` to ``execution_id`` and the merge of ``merged_by``:
+    None when done (as ``claim_load``), else the execution that holds it now."""
     t = extraction_loads.c
     moved = conn.execute(
         sa.update(extraction_loads)
         .where(t.extraction_id == extraction_id, t.execution_id == holder)
-        .values(execution_id=execution_id, loaded_at=sa.func.now())
+        .values(execution_id=execution_id, merged_by=merged_by, loaded_at=sa.func.now())
     ).rowcount
     return None if moved else holder
 
 
-def load_canonical(conn: Connection, extraction_id: str, execution_id: str, sources: list[str]) -> dict[str, int]:
-    """Upsert the merged work rows of ``sources`` into the canonical tables with lineage; returns counts.
-
-    Runs inside the caller's transaction, after ``claim_load``.
+def load_canonical(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, int]:
+    """Upsert the merged work rows of ``sources`` into the canonical tables; returns counts. Their lineage
+    was written by the merge parts and shows once the caller's transaction commits ``claim_load``.
     """
-    params: dict[str, Any] = {"extraction_id": extraction_id, "sources": sources, "execution_id": execution_id}
+    params: dict[str, Any] = {"extraction_id": extraction_id, "sources": sources}
     counts = {
         "prospects": conn.execute(sa.text(_UPSERT_PROSPECTS), params).rowcount,
         "grades": conn.execute(sa.text(_UPSERT_GRADES), params).rowcount,
         "measurements": conn.execute(sa.text(_UPSERT_MEASUREMENTS), params).rowcount,
         "stats": conn.execute(sa.text(_UPSERT_STATS), params).rowcount,
     }
-    # The lineage joins read what was just written: plan them on fresh statistics (18 s -> 0.3 s for
-    # the four public sample files).
-    conn.execute(sa.text("ANALYZE prospect_core, prospect_grades, prospect_measurements, prospect_college_stats"))
-    lineage = 0
-    for table_name, (canonical_id, joins) in _LINEAGE_JOINS.items():
-        sql = _LINEAGE.format(canonical_id=canonical_id, joins=joins)
-        lineage += conn.execute(sa.text(sql), {**params, "table_name": table_name}).rowcount
-    counts["lineage"] = lineage
     conn.execute(
         sa.update(extraction_loads).where(extraction_loads.c.extraction_id == extraction_id).values(counts=counts)
     )
@@ -184,6 +145,12 @@ def load_canonical(conn: Connection, extraction_id: str, execution_id: str, sour
         params,
     )
     return counts
+
+
+def analyze(conn: Connection) -> None:
+    """Refresh the planner's statistics of the canonical tables: the views read what a load just wrote,
+    and planned on stale statistics their joins take minutes instead of seconds."""
+    conn.execute(sa.text("ANALYZE prospect_core, prospect_grades, prospect_measurements, prospect_college_stats"))
 
 
 def refresh_view(conn: Connection, view: str) -> None:

@@ -282,20 +282,22 @@ prospect_college_stats = sa.Table(
 
 # --- metadata: lineage, quality, quarantine, the load ledger -------------------------------------
 
-data_lineage = sa.Table(
-    "data_lineage",
+# Every staged record a merge placed, and the person it was placed on, written by the parallel merge
+# parts of the execution that merged (``execution_id``). Readers see it through the view
+# ``data_lineage`` (canonical table, canonical id, staged row), which shows the links of the merge an
+# extraction's load committed (``extraction_loads.merged_by``): all of a load's lineage appears in the
+# load's commit, and no lineage of a merge that was not loaded.
+lineage_links = sa.Table(
+    "lineage_links",
     metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("canonical_table", sa.Text, nullable=False),
-    sa.Column("canonical_id", sa.BigInteger, nullable=False),
-    sa.Column("source", sa.Text, nullable=False),
-    sa.Column("extraction_id", UUID, nullable=False),
-    sa.Column("staging_row", sa.Integer, nullable=False),
-    sa.Column("execution_id", UUID, nullable=False),
-    sa.Column("match_method", sa.Text),
-    sa.Column("match_confidence", sa.Float),
-    sa.Column("loaded_at", TS, nullable=False, server_default=_now()),
-    sa.UniqueConstraint("canonical_table", "canonical_id", "extraction_id", "source", "staging_row"),
+    sa.Column("extraction_id", UUID, primary_key=True),
+    sa.Column("execution_id", UUID, primary_key=True),
+    sa.Column("block_bucket", sa.SmallInteger, primary_key=True),
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("row_number", sa.Integer, primary_key=True),
+    sa.Column("match_key", sa.Text, nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
 )
 
 quality_metrics = sa.Table(
@@ -328,6 +330,8 @@ extraction_loads = sa.Table(
     metadata,
     sa.Column("extraction_id", UUID, sa.ForeignKey("extractions.extraction_id"), primary_key=True),
     sa.Column("execution_id", UUID, nullable=False),
+    # The execution whose merge was loaded (itself, or for a replay from load the one it replays).
+    sa.Column("merged_by", UUID, nullable=False),
     sa.Column("counts", JSONB, nullable=False),
     sa.Column("loaded_at", TS, nullable=False, server_default=_now()),
 )

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from etl_worker.db.schema import (
     WORK_TABLES,
+    lineage_links,
     match_reviews,
     quarantined_records,
     transform_batches,
@@ -139,9 +140,18 @@ def prospect_blocks(
         after = last
 
 
-def clear_resolution(conn: Connection, extraction_id: str, buckets: tuple[int, int]) -> None:
+def clear_resolution(conn: Connection, extraction_id: str, execution_id: str, buckets: tuple[int, int]) -> None:
     """Forget an earlier resolution of the blocks in ``buckets`` (a merge part that runs again starts
-    clean)."""
+    clean), and the lineage ``execution_id`` wrote for them."""
+    lineage = lineage_links.c
+    conn.execute(
+        sa.delete(lineage_links).where(
+            lineage.extraction_id == extraction_id,
+            lineage.execution_id == execution_id,
+            lineage.block_bucket >= buckets[0],
+            lineage.block_bucket < buckets[1],
+        )
+    )
     wp = work_prospects.c
     for table in (work_links, match_reviews):
         conn.execute(
@@ -168,8 +178,10 @@ def write_resolution(
     merged: Sequence[dict[str, Any]],
     reviews: Sequence[dict[str, Any]],
 ) -> None:
-    """Add one page of links, merged prospects and review items."""
-    for table, rows in ((work_links, links), (work_merged_prospects, merged), (match_reviews, reviews)):
+    """Add one page of links (to the work tables, and to the lineage of the execution that merged),
+    merged prospects and review items."""
+    tables = ((work_links, links), (lineage_links, links), (work_merged_prospects, merged), (match_reviews, reviews))
+    for table, rows in tables:
         if rows:
             columns = [c.name for c in table.columns if c.server_default is None]
             copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in rows))

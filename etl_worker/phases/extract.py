@@ -33,6 +33,7 @@ class Started:
     start: str = ETLPhase.EXTRACT  # a replay starts later ...
     rerun: list[Batch] | None = None  # ... transforms only these batches ...
     carried: dict[str, Any] | None = None  # ... and hands on what the reused phases did
+    merged_by: str | None = None  # the execution whose merge it loads, when it reuses one
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +100,7 @@ def start_execution(
         "extraction_id": extraction_id,
         "sources": sources,
         "deadline": deadline.isoformat(),
+        "merged_by": started.merged_by or execution_id,
         "merge_parts": plan_merge_parts(
             sum(b.row_hi - b.row_lo + 1 for b in started.plan), settings.max_records_per_batch
         ),
@@ -126,6 +128,8 @@ def _replay(
         ledger = work.batch_ledger(conn, extraction_id)
         done = {key for key, row in ledger.items() if row["status"] == TransformerStatus.SUCCESS}
         started.rerun = [b for b in started.plan if b.key not in done]
+    if PHASES.index(from_phase) > PHASES.index(ETLPhase.MERGE):
+        started.merged_by = tracking.pipeline(conn, replay_of).get("ctx", {}).get("merged_by") or replay_of
     # Validate writes the transform record (from the ledger) of a replay that reuses the transform.
     tracking.copy_phase_runs(conn, replay_of, started.execution_id, [p for p in reused if p != ETLPhase.TRANSFORM])
     return started

@@ -1,4 +1,5 @@
-"""Load: one transaction from the work tables into the canonical tables, with lineage and the ledger.
+"""Load: one transaction from the work tables into the canonical tables, and the ledger row that makes the
+lineage of the merge it loaded visible.
 
 The ledger row is unique per extraction, so a second load (a redelivery, a concurrent run, a later run
 of the same extraction) finds it taken and changes nothing; only a replay of the holder takes it over.
@@ -23,19 +24,20 @@ def load(
         return skipped(ctx, ETLPhase.LOAD, run, worker, task_id)
     clock = Clock()
     execution_id, extraction_id = ctx["execution_id"], ctx["extraction_id"]
+    merged_by = ctx.get("merged_by") or execution_id
     with transaction(settings.database_url) as conn:
         status = tracking.execution_status(conn, execution_id, lock=True)
         if status != "running":
             error = f"execution is {status}; nothing was loaded"
             record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.FAILED, clock, worker, {}, error, task_id)
             return {"run": halt(run, f"load refused: {error}"), "records": [record]}
-        holder, counts = canonical.claim_load(conn, extraction_id, execution_id)
+        holder, counts = canonical.claim_load(conn, extraction_id, execution_id, merged_by)
         if holder is not None and holder == ctx.get("replay_of"):
             # A replay takes over the load of the execution it replays (which may have loaded some
             # sources only): the upserts write again what is already there and add what is not.
-            holder = canonical.take_over_load(conn, extraction_id, holder, execution_id)
+            holder = canonical.take_over_load(conn, extraction_id, holder, execution_id, merged_by)
         if holder is None:
-            counts = canonical.load_canonical(conn, extraction_id, execution_id, sources_ok(ctx, run))
+            counts = canonical.load_canonical(conn, extraction_id, sources_ok(ctx, run))
             details: dict[str, Any] = {"loaded": counts}
         elif holder == execution_id:
             details = {"loaded": counts, "note": "already committed by this execution"}

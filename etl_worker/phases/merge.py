@@ -36,7 +36,7 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
     methods: dict[str, int] = {}
     buckets = part_buckets(part, merge_parts(ctx))
     with transaction(settings.database_url) as conn:
-        work.clear_resolution(conn, extraction_id, buckets)
+        work.clear_resolution(conn, extraction_id, ctx["execution_id"], buckets)
         untrusted = work.untrusted_ids(conn, extraction_id, sources, buckets)
         for page in work.prospect_blocks(conn, extraction_id, sources, buckets):
             links: list[dict[str, Any]] = []
@@ -57,6 +57,8 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
                     links.append(
                         {
                             "extraction_id": extraction_id,
+                            "execution_id": ctx["execution_id"],
+                            "block_bucket": bucket,
                             "source": link.record.source,
                             "row_number": link.record.row_number,
                             "match_key": link.match_key,

@@ -28,6 +28,8 @@ def publish(
     else:
         clock = Clock()
         refreshed, errors = [], {}
+        with transaction(settings.database_url) as conn:
+            canonical.analyze(conn)
         for view in canonical.VIEWS:
             try:
                 with transaction(settings.database_url) as conn:

@@ -72,9 +72,9 @@ def test_two_concurrent_loads_of_one_extraction_write_once(settings):
     def load(execution_id: str) -> None:
         with transaction(settings.database_url) as conn:
             barrier.wait()
-            holder, _ = canonical.claim_load(conn, extraction_id, execution_id)
+            holder, _ = canonical.claim_load(conn, extraction_id, execution_id, execution_id)
             if holder is None:
-                outcomes.append(canonical.load_canonical(conn, extraction_id, execution_id, ["yahoo"]))
+                outcomes.append(canonical.load_canonical(conn, extraction_id, ["yahoo"]))
             else:
                 outcomes.append(holder)
 
@@ -88,3 +88,38 @@ def test_two_concurrent_loads_of_one_extraction_write_once(settings):
     assert len(outcomes) == 2 and len(loaded) == 1
     assert loaded[0]["prospects"] == 1
     assert _count(settings, "SELECT count(*) FROM prospect_core WHERE match_key = 'someone|2015|x'") == 1
+
+
+def test_lineage_shows_with_the_load_that_commits_it_and_only_of_the_merge_it_loaded(settings):
+    extraction_id = stage_fixtures(settings, ("yahoo",))
+    merged, other, replay = (f"00000000-0000-0000-0000-00000000010{i}" for i in range(3))
+    with transaction(settings.database_url) as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO work_merged_prospects (extraction_id, match_key, full_name, name_key, surname_key, "
+                "source_ids, source_records, block_bucket) "
+                "VALUES (:x, 'someone|2015|x', 'Some One', 'some one', 'one', '{}', 1, 7)"
+            ),
+            {"x": extraction_id},
+        )
+        # Two merges of the extraction placed row 1 (as a merge part writes it); only one gets loaded.
+        for execution_id, method in ((merged, "new"), (other, "name_class")):
+            conn.execute(
+                sa.text("INSERT INTO lineage_links VALUES (:x, :e, 7, 'yahoo', 1, 'someone|2015|x', :m, 1.0)"),
+                {"x": extraction_id, "e": execution_id, "m": method},
+            )
+    lineage = "SELECT execution_id::text, match_method FROM data_lineage WHERE extraction_id = :x"
+
+    def visible() -> list[tuple[str, str]]:
+        with transaction(settings.database_url) as conn:
+            return [tuple(r) for r in conn.execute(sa.text(lineage), {"x": extraction_id})]
+
+    with transaction(settings.database_url) as conn:
+        assert canonical.claim_load(conn, extraction_id, merged, merged) == (None, {})
+        canonical.load_canonical(conn, extraction_id, ["yahoo"])
+        assert visible() == []  # a reader sees none of the load until it commits ...
+    assert visible() == [(merged, "new")]  # ... then all of it, of the merge it loaded
+    # A replay from load takes the load over and loads the same merge: the lineage stays, now its own.
+    with transaction(settings.database_url) as conn:
+        assert canonical.take_over_load(conn, extraction_id, merged, replay, merged) is None
+    assert visible() == [(replay, "new")]

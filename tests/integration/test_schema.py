@@ -29,3 +29,41 @@ def test_downgrade_and_upgrade_round_trip(database_url):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_upgrading_keeps_the_lineage_of_what_was_loaded(database_url):
+    """0010 turns the lineage table into a view over the merge parts' links: loaded lineage survives."""
+    x, e = "00000000-0000-0000-0000-0000000000aa", "00000000-0000-0000-0000-0000000000ee"
+    downgrade(database_url, "0009")
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO extractions (extraction_id, state) VALUES (:x, 'loaded')"), {"x": x})
+        conn.execute(
+            sa.text("INSERT INTO extraction_loads (extraction_id, execution_id, counts) VALUES (:x, :e, '{}')"),
+            {"x": x, "e": e},
+        )
+        prospect = conn.execute(
+            sa.text(
+                "INSERT INTO prospect_core (match_key, full_name, name_key, surname_key, source_ids) "
+                "VALUES ('joe burrow|2020|x', 'Joe Burrow', 'joe burrow', 'burrow', '{}') RETURNING prospect_id"
+            )
+        ).scalar_one()
+        conn.execute(
+            sa.text(
+                "INSERT INTO data_lineage (canonical_table, canonical_id, source, extraction_id, staging_row, "
+                "execution_id, match_method, match_confidence) "
+                "VALUES ('prospect_core', :p, 'nfl', :x, 12, :e, 'source_id', 1.0)"
+            ),
+            {"p": prospect, "x": x, "e": e},
+        )
+    upgrade(database_url)
+    with engine.connect() as conn:
+        kept = conn.execute(
+            sa.text(
+                "SELECT canonical_table, canonical_id, source, staging_row, execution_id::text, match_method "
+                "FROM data_lineage WHERE extraction_id = :x"
+            ),
+            {"x": x},
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in kept] == [("prospect_core", prospect, "nfl", 12, e, "source_id")]
