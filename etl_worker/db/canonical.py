@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
-from etl_worker.db.schema import MEASUREMENT_FIELDS, STAT_FIELDS, extraction_loads, prospect_core
+from etl_worker.db.schema import MEASUREMENT_FIELDS, STAT_FIELDS, extraction_loads, lineage_links, prospect_core
 
 VIEWS = ("mv_position_benchmarks", "mv_prospect_quality_scores", "mv_position_statistics")
 
@@ -39,7 +39,8 @@ SELECT DISTINCT ON (c.prospect_id, g.source, g.grade_type)
        c.prospect_id, g.source, g.grade_type, g.grade, g.scale, g.grade_normalized, g.rank,
        g.position_rank, g.season
 FROM work_grades g
-JOIN work_links l USING (extraction_id, source, row_number)
+JOIN lineage_links l ON l.extraction_id = g.extraction_id AND l.execution_id = :merged_by
+    AND l.source = g.source AND l.row_number = g.row_number
 JOIN prospect_core c ON c.match_key = l.match_key
 WHERE g.extraction_id = :extraction_id AND g.source = ANY(:sources)
 ORDER BY c.prospect_id, g.source, g.grade_type, g.season DESC NULLS LAST, g.row_number DESC
@@ -54,7 +55,8 @@ _UPSERT_MEASUREMENTS = f"""
 INSERT INTO prospect_measurements AS t (prospect_id, source, {_M})
 SELECT DISTINCT ON (c.prospect_id, m.source) c.prospect_id, m.source, {", ".join("m." + f for f in MEASUREMENT_FIELDS)}
 FROM work_measurements m
-JOIN work_links l USING (extraction_id, source, row_number)
+JOIN lineage_links l ON l.extraction_id = m.extraction_id AND l.execution_id = :merged_by
+    AND l.source = m.source AND l.row_number = m.row_number
 JOIN prospect_core c ON c.match_key = l.match_key
 WHERE m.extraction_id = :extraction_id AND m.source = ANY(:sources)
 ORDER BY c.prospect_id, m.source, m.row_number DESC
@@ -69,7 +71,8 @@ _UPSERT_STATS = f"""
 INSERT INTO prospect_college_stats AS t (prospect_id, source, season, team, {_S})
 SELECT c.prospect_id, s.source, s.season, s.team, {", ".join(f"max(s.{f})" for f in STAT_FIELDS)}
 FROM work_college_stats s
-JOIN work_links l USING (extraction_id, source, row_number)
+JOIN lineage_links l ON l.extraction_id = s.extraction_id AND l.execution_id = :merged_by
+    AND l.source = s.source AND l.row_number = s.row_number
 JOIN prospect_core c ON c.match_key = l.match_key
 WHERE s.extraction_id = :extraction_id AND s.source = ANY(:sources)
 GROUP BY c.prospect_id, s.source, s.season, s.team
@@ -126,11 +129,12 @@ def take_over_load(conn: Connection, extraction_id: str, holder: str, execution_
     return None if moved else holder
 
 
-def load_canonical(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, int]:
-    """Upsert the merged work rows of ``sources`` into the canonical tables; returns counts. Their lineage
-    was written by the merge parts and shows once the caller's transaction commits ``claim_load``.
+def load_canonical(conn: Connection, extraction_id: str, merged_by: str, sources: list[str]) -> dict[str, int]:
+    """Upsert the rows of ``sources`` merged by the execution ``merged_by`` into the canonical tables;
+    returns counts. Their lineage, written by the merge parts, shows once the caller's transaction
+    commits ``claim_load``.
     """
-    params: dict[str, Any] = {"extraction_id": extraction_id, "sources": sources}
+    params: dict[str, Any] = {"extraction_id": extraction_id, "sources": sources, "merged_by": merged_by}
     counts = {
         "prospects": conn.execute(sa.text(_UPSERT_PROSPECTS), params).rowcount,
         "grades": conn.execute(sa.text(_UPSERT_GRADES), params).rowcount,
@@ -151,6 +155,19 @@ def analyze(conn: Connection) -> None:
     """Refresh the planner's statistics of the canonical tables: the views read what a load just wrote,
     and planned on stale statistics their joins take minutes instead of seconds."""
     conn.execute(sa.text("ANALYZE prospect_core, prospect_grades, prospect_measurements, prospect_college_stats"))
+
+
+def drop_unloaded_lineage(conn: Connection, extraction_id: str) -> None:
+    """Forget the links of the extraction's merges that its load ledger does not name (a run of an
+    extraction loaded before, a replay that did not load): nothing can ever load or show them."""
+    links, loads = lineage_links.c, extraction_loads.c
+    conn.execute(
+        sa.delete(lineage_links).where(
+            links.extraction_id == extraction_id,
+            loads.extraction_id == extraction_id,
+            links.execution_id != loads.merged_by,
+        )
+    )
 
 
 def refresh_view(conn: Connection, view: str) -> None:

@@ -176,15 +176,6 @@ work_college_stats = sa.Table(
     *[sa.Column(name, sa.Float) for name in STAT_FIELDS],
 )
 
-work_links = sa.Table(
-    "work_links",
-    metadata,
-    *_work_key(),
-    sa.Column("match_key", sa.Text, nullable=False),
-    sa.Column("method", sa.Text, nullable=False),
-    sa.Column("confidence", sa.Float, nullable=False),
-)
-
 work_merged_prospects = sa.Table(
     "work_merged_prospects",
     metadata,
@@ -283,10 +274,10 @@ prospect_college_stats = sa.Table(
 # --- metadata: lineage, quality, quarantine, the load ledger -------------------------------------
 
 # Every staged record a merge placed, and the person it was placed on, written by the parallel merge
-# parts of the execution that merged (``execution_id``). Readers see it through the view
-# ``data_lineage`` (canonical table, canonical id, staged row), which shows the links of the merge an
-# extraction's load committed (``extraction_loads.merged_by``): all of a load's lineage appears in the
-# load's commit, and no lineage of a merge that was not loaded.
+# parts of the execution that merged (``execution_id``). The load reads the links of the merge it loads
+# (``extraction_loads.merged_by``); readers see them through the view ``data_lineage`` (canonical
+# table, canonical id, staged row), which shows only the links of the merge an extraction's load
+# committed: all of a load's lineage appears in the load's commit, none of a merge that was not loaded.
 lineage_links = sa.Table(
     "lineage_links",
     metadata,

@@ -15,7 +15,6 @@ from etl_worker.db.schema import (
     match_reviews,
     quarantined_records,
     transform_batches,
-    work_links,
     work_merged_prospects,
     work_prospects,
 )
@@ -51,7 +50,8 @@ def replace_batch(
 def analyze(conn: Connection) -> None:
     """Refresh the planner's statistics of the work tables: they were just filled by COPY, and without
     statistics the planner picks nested loops that turn seconds into minutes."""
-    conn.execute(sa.text(f"ANALYZE {', '.join(t.name for t in (*WORK_TABLES, work_links, quarantined_records))}"))
+    tables = (*WORK_TABLES, lineage_links, quarantined_records)
+    conn.execute(sa.text(f"ANALYZE {', '.join(t.name for t in tables)}"))
 
 
 def record_batch(conn: Connection, **values: Any) -> None:
@@ -153,17 +153,17 @@ def clear_resolution(conn: Connection, extraction_id: str, execution_id: str, bu
         )
     )
     wp = work_prospects.c
-    for table in (work_links, match_reviews):
-        conn.execute(
-            sa.delete(table).where(
-                table.c.extraction_id == extraction_id,
-                wp.extraction_id == extraction_id,
-                wp.source == table.c.source,
-                wp.row_number == table.c.row_number,
-                wp.block_bucket >= buckets[0],
-                wp.block_bucket < buckets[1],
-            )
+    reviews = match_reviews.c
+    conn.execute(
+        sa.delete(match_reviews).where(
+            reviews.extraction_id == extraction_id,
+            wp.extraction_id == extraction_id,
+            wp.source == reviews.source,
+            wp.row_number == reviews.row_number,
+            wp.block_bucket >= buckets[0],
+            wp.block_bucket < buckets[1],
         )
+    )
     m = work_merged_prospects.c
     conn.execute(
         sa.delete(work_merged_prospects).where(
@@ -178,10 +178,8 @@ def write_resolution(
     merged: Sequence[dict[str, Any]],
     reviews: Sequence[dict[str, Any]],
 ) -> None:
-    """Add one page of links (to the work tables, and to the lineage of the execution that merged),
-    merged prospects and review items."""
-    tables = ((work_links, links), (lineage_links, links), (work_merged_prospects, merged), (match_reviews, reviews))
-    for table, rows in tables:
+    """Add one page of links (the lineage of the execution that merged), merged prospects and review items."""
+    for table, rows in ((lineage_links, links), (work_merged_prospects, merged), (match_reviews, reviews)):
         if rows:
             columns = [c.name for c in table.columns if c.server_default is None]
             copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in rows))

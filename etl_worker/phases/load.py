@@ -37,13 +37,14 @@ def load(
             # sources only): the upserts write again what is already there and add what is not.
             holder = canonical.take_over_load(conn, extraction_id, holder, execution_id, merged_by)
         if holder is None:
-            counts = canonical.load_canonical(conn, extraction_id, sources_ok(ctx, run))
+            counts = canonical.load_canonical(conn, extraction_id, merged_by, sources_ok(ctx, run))
             details: dict[str, Any] = {"loaded": counts}
         elif holder == execution_id:
             details = {"loaded": counts, "note": "already committed by this execution"}
         else:
             counts = {}
             details = {"loaded": counts, "note": f"extraction already loaded by execution {holder}; nothing changed"}
+        canonical.drop_unloaded_lineage(conn, extraction_id)
     run = {**run, "totals": counts}
     record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
     return {"run": run, "records": [record]}

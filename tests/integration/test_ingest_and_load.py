@@ -74,7 +74,7 @@ def test_two_concurrent_loads_of_one_extraction_write_once(settings):
             barrier.wait()
             holder, _ = canonical.claim_load(conn, extraction_id, execution_id, execution_id)
             if holder is None:
-                outcomes.append(canonical.load_canonical(conn, extraction_id, ["yahoo"]))
+                outcomes.append(canonical.load_canonical(conn, extraction_id, execution_id, ["yahoo"]))
             else:
                 outcomes.append(holder)
 
@@ -116,7 +116,7 @@ def test_lineage_shows_with_the_load_that_commits_it_and_only_of_the_merge_it_lo
 
     with transaction(settings.database_url) as conn:
         assert canonical.claim_load(conn, extraction_id, merged, merged) == (None, {})
-        canonical.load_canonical(conn, extraction_id, ["yahoo"])
+        canonical.load_canonical(conn, extraction_id, merged, ["yahoo"])
         assert visible() == []  # a reader sees none of the load until it commits ...
     assert visible() == [(merged, "new")]  # ... then all of it, of the merge it loaded
     # A replay from load takes the load over and loads the same merge: the lineage stays, now its own.

@@ -32,8 +32,10 @@ def test_downgrade_and_upgrade_round_trip(database_url):
 
 
 def test_upgrading_keeps_the_lineage_of_what_was_loaded(database_url):
-    """0010 turns the lineage table into a view over the merge parts' links: loaded lineage survives."""
+    """0010 turns the lineage table into a view over the merge parts' links: loaded lineage survives,
+    and so do the work links a replay from load of a merged, not loaded, extraction needs."""
     x, e = "00000000-0000-0000-0000-0000000000aa", "00000000-0000-0000-0000-0000000000ee"
+    merged_x, merged_e = "00000000-0000-0000-0000-0000000000bb", "00000000-0000-0000-0000-0000000000ff"
     downgrade(database_url, "0009")
     engine = sa.create_engine(database_url)
     with engine.begin() as conn:
@@ -56,6 +58,24 @@ def test_upgrading_keeps_the_lineage_of_what_was_loaded(database_url):
             ),
             {"p": prospect, "x": x, "e": e},
         )
+        conn.execute(
+            sa.text(
+                "INSERT INTO etl_executions (execution_id, extraction_id, status, transformer_types, deadline_at) "
+                "VALUES (:e, :x, 'failed', '[\"nfl\"]', now())"
+            ),
+            {"x": merged_x, "e": merged_e},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO etl_phase_runs (execution_id, phase, status, completed_at) "
+                "VALUES (:e, 'merge', 'success', now())"
+            ),
+            {"e": merged_e},
+        )
+        conn.execute(
+            sa.text("INSERT INTO work_links VALUES (:x, 'nfl', 3, 'joe burrow|2020|x', 'source_id', 1.0)"),
+            {"x": merged_x},
+        )
     upgrade(database_url)
     with engine.connect() as conn:
         kept = conn.execute(
@@ -65,5 +85,10 @@ def test_upgrading_keeps_the_lineage_of_what_was_loaded(database_url):
             ),
             {"x": x},
         ).all()
+        links = conn.execute(
+            sa.text("SELECT execution_id::text, row_number FROM lineage_links WHERE extraction_id = :x"),
+            {"x": merged_x},
+        ).all()
     engine.dispose()
     assert [tuple(r) for r in kept] == [("prospect_core", prospect, "nfl", 12, e, "source_id")]
+    assert [tuple(r) for r in links] == [(merged_e, 3)]

@@ -2,14 +2,16 @@
 
 The load copied one lineage row per staged record and canonical table inside its one transaction
 (about half of the load's time, serial however many workers there are). The parallel merge parts now
-write each record's link once, with the execution that merged it, into ``lineage_links``;
+write each record's link once, with the execution that merged it, into ``lineage_links`` (which
+replaces ``work_links``: the load reads the links of the merge it loads, ``extraction_loads.merged_by``);
 ``data_lineage`` becomes a view over those links, the load ledger and the canonical tables, showing the
-links of the merge each extraction's load committed (``extraction_loads.merged_by``). Same columns
-(without the surrogate ``id``); every staged record that contributed to a canonical grade, measurement
-or season row now has lineage, not only the one whose values won.
+links of the merge each extraction's load committed. Same columns (without the surrogate ``id``); every
+staged record that contributed to a canonical grade, measurement or season row now has lineage, not
+only the one whose values won.
 
-Existing lineage is kept: each loaded extraction's prospect links become links of its loading execution
-(in bucket 0: those merges never run again).
+Existing links are kept, in bucket 0 (those merges never run again): each loaded extraction's lineage as
+links of its loading execution, and the work links of every extraction as links of the last execution
+that merged it.
 
 Revision ID: 0010
 Revises: 0009
@@ -111,6 +113,20 @@ def upgrade() -> None:
         ORDER BY d.extraction_id, d.source, d.staging_row, d.loaded_at DESC
         """
     )
+    op.execute(
+        """
+        INSERT INTO lineage_links (extraction_id, execution_id, block_bucket, source, row_number, match_key,
+                                   method, confidence)
+        SELECT w.extraction_id, m.execution_id, 0, w.source, w.row_number, w.match_key, w.method, w.confidence
+        FROM work_links w
+        JOIN (SELECT DISTINCT ON (e.extraction_id) e.extraction_id, e.execution_id
+              FROM etl_executions e JOIN etl_phase_runs p USING (execution_id)
+              WHERE p.phase = 'merge' AND p.status = 'success'
+              ORDER BY e.extraction_id, p.completed_at DESC NULLS LAST) m USING (extraction_id)
+        ON CONFLICT DO NOTHING
+        """
+    )
+    op.drop_table("work_links")
     _drop_quality_scores()
     op.drop_table("data_lineage")
     op.execute(f"CREATE VIEW data_lineage AS {DATA_LINEAGE}")
@@ -151,5 +167,21 @@ def downgrade() -> None:
     )
     op.execute("DROP TABLE data_lineage_kept")
     _create_quality_scores()
+    op.create_table(
+        "work_links",
+        sa.Column("extraction_id", sa.Uuid(as_uuid=False), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("row_number", sa.Integer(), nullable=False),
+        sa.Column("match_key", sa.Text(), nullable=False),
+        sa.Column("method", sa.Text(), nullable=False),
+        sa.Column("confidence", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("extraction_id", "source", "row_number", name=op.f("pk_work_links")),
+    )
+    op.execute(
+        "INSERT INTO work_links SELECT DISTINCT ON (l.extraction_id, l.source, l.row_number) "
+        "l.extraction_id, l.source, l.row_number, l.match_key, l.method, l.confidence "
+        "FROM lineage_links l LEFT JOIN extraction_loads x USING (extraction_id) "
+        "ORDER BY l.extraction_id, l.source, l.row_number, l.execution_id = x.merged_by DESC"
+    )
     op.drop_column("extraction_loads", "merged_by")
     op.drop_table("lineage_links")
