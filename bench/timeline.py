@@ -3,7 +3,7 @@
 Every delivery of a task is in ``task_deliveries`` (when it started, when it finished, its task name).
 The canvas alternates one-task steps with fan-outs:
 
-    extract -> transform x N -> validate -> merge_part x P -> merge -> load -> publish
+    extract -> transform x N -> validate -> merge_part x P -> merge -> load -> refresh_view x V -> publish
 
 The serial time is the time of the one-task steps: however many workers there are, only one task of
 the run can be running then. The projection list-schedules the measured tasks on N workers, in the
@@ -27,6 +27,7 @@ STAGES = (
     ("etl.merge_part", True),
     ("etl.merge", False),
     ("etl.load", False),
+    ("etl.refresh_view", True),
     ("etl.publish", False),
 )
 

@@ -1,7 +1,7 @@
 """The canvas of one execution, built by one pure function (no broker needed to build or inspect it).
 
     extract -> chord([transform(source, batch) ...], validate) -> chord([merge_part(i) ...], merge)
-            -> load -> publish -> alert
+            -> load -> chord([refresh_view(view) ...], publish) -> alert
 
 The number of merge parts is planned with the batches (``ctx["merge_parts"]``).
 
@@ -18,6 +18,7 @@ from celery import chain, chord
 from celery.canvas import Signature
 
 from etl_worker.celery_app import app
+from etl_worker.db.canonical import VIEWS
 from etl_worker.models import PHASES
 from etl_worker.phases.results import Batch, merge_parts, new_run
 
@@ -33,6 +34,7 @@ def execution_task_ids(execution_id: str, pipeline: dict[str, Any]) -> list[str]
     """The task ids of an execution's steps, given the canvas it was started with (its context and batch
     plan, as ``tracking.pipeline`` keeps it; {} for one that never started)."""
     phases = [task_id(execution_id, p) for p in ("extract", "validate", "merge", "load", "publish", "alert")]
+    phases += [task_id(execution_id, "publish", view) for view in VIEWS]
     if not pipeline:
         return phases
     parts = [task_id(execution_id, "merge", part) for part in range(merge_parts(pipeline["ctx"]))]
@@ -86,9 +88,11 @@ def build_pipeline(
         parts = range(merge_parts(ctx))
         header = [_step("merge_part", task_id(eid, "merge", i), ctx=ctx, part=i, **parent) for i in parts]
         steps.append(chord(header, _step("merge", task_id(eid, "merge"), ctx=ctx)))
-    for name in ("load", "publish"):
-        if position <= PHASES.index(name):
-            steps.append(_step(name, task_id(eid, name), ctx=ctx, **({} if steps else first)))
+    if position <= PHASES.index("load"):
+        steps.append(_step("load", task_id(eid, "load"), ctx=ctx, **({} if steps else first)))
+    parent = {} if steps else first
+    header = [_step("refresh_view", task_id(eid, "publish", v), ctx=ctx, view=v, **parent) for v in VIEWS]
+    steps.append(chord(header, _step("publish", task_id(eid, "publish"), ctx=ctx)))
     steps.append(_step("alert", task_id(eid, "alert"), execution_id=eid))
     return chain(*steps)
 

@@ -169,14 +169,21 @@ def load_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict
     )
 
 
+@app.task(name="etl.refresh_view", bind=True, time_limit=LIMITS.publish)
+def refresh_view_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], view: str) -> dict[str, Any]:
+    """A chord header task: it never raises into the chord, it reports its refresh or its error."""
+    result, error = _attempt(self, ctx, lambda: publish.refresh(settings(), ctx, previous, view))
+    return result if result is not None else {"run": previous["run"], "view": view, "error": error}
+
+
 @app.task(name="etl.publish", bind=True, time_limit=LIMITS.publish)
-def publish_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+def publish_task(self: Task, views: list[dict[str, Any]], ctx: dict[str, Any]) -> dict[str, Any]:
     return _guarded(
         self,
         ETLPhase.PUBLISH,
         ctx,
-        previous["run"],
-        lambda: publish.publish(settings(), ctx, previous, self.request.hostname, self.request.id),
+        views[0]["run"],
+        lambda: publish.publish(settings(), ctx, views, self.request.hostname, self.request.id),
     )
 
 

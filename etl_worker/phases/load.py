@@ -45,6 +45,9 @@ def load(
             counts = {}
             details = {"loaded": counts, "note": f"extraction already loaded by execution {holder}; nothing changed"}
         canonical.drop_unloaded_lineage(conn, extraction_id)
+    if holder is None:  # loaded now
+        with transaction(settings.database_url) as conn:
+            canonical.analyze(conn)  # the views read what was just loaded: plan them on fresh statistics
     run = {**run, "totals": counts}
     record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
     return {"run": run, "records": [record]}

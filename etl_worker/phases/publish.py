@@ -1,4 +1,4 @@
-"""Publish: refresh the analytics views, then record the execution's outcome.
+"""Publish: refresh the analytics views (one task each, in parallel), then record the execution's outcome.
 
 Publish fails only when every view refresh fails. As the last step of the chain it also writes the
 execution's final status, totals and quality score, halted run or not.
@@ -7,6 +7,7 @@ execution's final status, totals and quality score, halted run or not.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from etl_worker.db import canonical, tracking
@@ -18,26 +19,36 @@ from etl_worker.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def publish(
-    settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], worker: str | None, task_id: str | None
-) -> dict[str, Any]:
+def refresh(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], view: str) -> dict[str, Any]:
+    """Refresh one analytics view (the views refresh in parallel tasks); its outcome, never an exception."""
     run = previous["run"]
+    if run["halted"]:
+        return {"run": run, "view": view}
+    clock = Clock()
+    try:
+        with transaction(settings.database_url) as conn:
+            canonical.refresh_view(conn, view)
+    except Exception as exc:
+        log.warning("view refresh failed", extra={"view": view, "execution_id": ctx["execution_id"]})
+        return {"run": run, "view": view, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
+    return {"run": run, "view": view, **clock.stamp()}
+
+
+def publish(
+    settings: Settings, ctx: dict[str, Any], views: list[dict[str, Any]], worker: str | None, task_id: str | None
+) -> dict[str, Any]:
+    """The publish phase from its view refreshes: one record, then the execution's outcome."""
+    run = views[0]["run"]
     if run["halted"]:
         outcome = skipped(ctx, ETLPhase.PUBLISH, run, worker, task_id)
         publish_failed = False
     else:
         clock = Clock()
-        refreshed, errors = [], {}
-        with transaction(settings.database_url) as conn:
-            canonical.analyze(conn)
-        for view in canonical.VIEWS:
-            try:
-                with transaction(settings.database_url) as conn:
-                    canonical.refresh_view(conn, view)
-                refreshed.append(view)
-            except Exception as exc:
-                log.warning("view refresh failed", extra={"view": view, "execution_id": ctx["execution_id"]})
-                errors[view] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        starts = [v["started_at"] for v in views if v.get("started_at")]
+        if starts:
+            clock.started_at = datetime.fromisoformat(min(starts))
+        refreshed = [v["view"] for v in views if not v.get("error")]
+        errors = {v["view"]: v["error"] for v in views if v.get("error")}
         publish_failed = not refreshed
         details = {"refreshed": refreshed, "failed": errors}
         status = PhaseStatus.FAILED if publish_failed else PhaseStatus.SUCCESS

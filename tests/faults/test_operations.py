@@ -139,7 +139,7 @@ def test_replay_from_validate_reuses_the_transform_work_and_ends_like_a_clean_ru
     assert replayed.transformers == []  # no batch ran again ...
     assert _ledger(scenario) == transformed  # ... and the ledger of the first run's batches is untouched
     ran = scenario.scalar("SELECT count(*) FROM task_deliveries WHERE execution_id = :e", e=replayed.execution_id)
-    assert ran == 8  # validate, the 4 merge parts, merge, load, publish
+    assert ran == 11  # validate, the 4 merge parts, merge, load, the 3 view refreshes, publish
     assert canonical_snapshot(scenario.settings.database_url) == baseline
 
     history = _cli(scenario, "history", "--json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery.canvas import _chain, chord
 
+from etl_worker.db.canonical import VIEWS
 from etl_worker.phases.results import MAX_MERGE_PARTS, Batch, overall_status, plan_batches, plan_merge_parts
 from etl_worker.pipeline import build_pipeline, execution_task_ids, task_id
 
@@ -45,11 +46,16 @@ def test_pipeline_is_extract_then_chord_of_every_batch_then_chord_of_merge_parts
     # Whole surname blocks are resolved in parallel parts, then summed by the merge phase.
     parts = list(steps[2].tasks)
     assert [(p.task, p.kwargs["part"]) for p in parts] == [("etl.merge_part", i) for i in range(3)]
-    # Celery folds the steps after a chord into the chord's body: merge -> load -> publish -> alert.
+    # Celery folds the steps after a chord into the chord's body: merge -> load ...
     body = steps[2].body.tasks
-    assert [s.task for s in body] == ["etl.merge", "etl.load", "etl.publish", "etl.alert"]
-    assert all(s.kwargs["ctx"] == CTX for s in [steps[0], *header, steps[1].body, *parts, *body[:-1]])
-    assert body[-1].kwargs == {"execution_id": CTX["execution_id"]}
+    assert [s.task for s in body] == ["etl.merge", "etl.load"]
+    # ... then each analytics view refreshes in its own task, and publish sums them up -> alert.
+    views = list(steps[3].tasks)
+    assert [(v.task, v.kwargs["view"]) for v in views] == [("etl.refresh_view", view) for view in VIEWS]
+    end = steps[3].body.tasks
+    assert [s.task for s in end] == ["etl.publish", "etl.alert"]
+    assert all(s.kwargs["ctx"] == CTX for s in [steps[0], *header, steps[1].body, *parts, *body, *views, end[0]])
+    assert end[-1].kwargs == {"execution_id": CTX["execution_id"]}
 
 
 def test_a_replay_from_merge_hands_the_carried_run_to_every_merge_part():
@@ -57,7 +63,16 @@ def test_a_replay_from_merge_hands_the_carried_run_to_every_merge_part():
     canvas = build_pipeline(CTX, [Batch("nfl", 0, 1, 10)], start="merge", carried=carried)
     parts = list(canvas.tasks[0].tasks)
     assert all(p.kwargs["previous"] == {"run": carried, "records": []} for p in parts)
-    assert [s.task for s in canvas.tasks[0].body.tasks] == ["etl.merge", "etl.load", "etl.publish", "etl.alert"]
+    assert [s.task for s in canvas.tasks[0].body.tasks] == ["etl.merge", "etl.load"]
+    assert [s.task for s in canvas.tasks[1].body.tasks] == ["etl.publish", "etl.alert"]
+
+
+def test_a_replay_from_publish_hands_the_carried_run_to_every_view_refresh():
+    carried = {"halted": False, "halt_reason": None, "failed_sources": [], "quality_score": 90.0, "totals": {}}
+    canvas = build_pipeline(CTX, [Batch("nfl", 0, 1, 10)], start="publish", carried=carried)
+    views = list(canvas.tasks[0].tasks)
+    assert [v.kwargs["view"] for v in views] == list(VIEWS)
+    assert all(v.kwargs["previous"] == {"run": carried, "records": []} for v in views)
 
 
 def test_task_ids_are_stable_per_execution_so_a_second_enqueue_is_the_same_tasks():
@@ -69,9 +84,11 @@ def test_task_ids_are_stable_per_execution_so_a_second_enqueue_is_the_same_tasks
         c.tasks[1].body.id,
         *(p.id for p in c.tasks[2].tasks),
         *(s.id for s in c.tasks[2].body.tasks),
+        *(v.id for v in c.tasks[3].tasks),
+        *(s.id for s in c.tasks[3].body.tasks),
     ]
     assert ids(first) == ids(second)
-    assert len(set(ids(first))) == 1 + 1 + 1 + 3 + 4
+    assert len(set(ids(first))) == 1 + 1 + 1 + 3 + 2 + 3 + 2
     assert task_id("e-1", "extract") != task_id("e-2", "extract")
     # Cancel and resume name every task of the canvas from what the execution keeps of it.
     kept = {"ctx": CTX, "plan": [b.as_dict() for b in plan]}
