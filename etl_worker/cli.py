@@ -9,9 +9,7 @@ import os
 import signal
 import sys
 import threading
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,10 +20,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from etl_worker import redact
+from etl_worker import redact, terminal
 from etl_worker.display import cell, printable
 from etl_worker.errors import ConfigurationError, ETLError, RetriableError
-from etl_worker.models import PHASES, ETLExecution
+from etl_worker.models import PHASES
 from etl_worker.redact import redact_url
 from etl_worker.settings import Settings
 
@@ -76,11 +74,11 @@ def _settings() -> Settings:
         raise
 
 
-def _uuid(value: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise ConfigurationError(f"{what} {value!r} is not a valid id") from None
+def _id(kind: str, value: str) -> str:
+    """The full execution or extraction id that ``value`` names: the id, or a unique prefix of it."""
+    from etl_worker.tracking.history import resolve_id
+
+    return resolve_id(_settings(), kind, value)
 
 
 def _add_row(table: Table, *values: object) -> None:
@@ -129,6 +127,7 @@ def ingest(source: str, file: str, extraction_id: str | None) -> None:
     from etl_worker.ingest import ingest_file
 
     settings = _settings()
+    into = _id("extraction", extraction_id) if extraction_id else None
     size = os.path.getsize(file) if os.path.isfile(file) else None
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
     with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
@@ -137,7 +136,7 @@ def ingest(source: str, file: str, extraction_id: str | None) -> None:
         def advance(rows: int, done: int) -> None:
             bar.update(task, completed=done, description=f"staging {file}: {rows:,} rows")
 
-        staged = ingest_file(settings, source, file, extraction_id, on_progress=advance)
+        staged = ingest_file(settings, source, file, into, on_progress=advance)
     account = staged.account
     err_console.print(
         f"staged {staged.rows:,} {source} rows from {cell(file)} ({account.lines_read:,} lines: 1 header, "
@@ -165,7 +164,7 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     from etl_worker.sources import get_source
 
     settings = _settings()
-    extraction_id = _uuid(extraction_id, "extraction id")
+    extraction_id = _id("extraction", extraction_id)
     for source in sources:
         get_source(source)
     check_reachable(settings.database_url)
@@ -183,12 +182,12 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     if not wait:
         click.echo(execution_id)
         return
-    follow(settings, execution_id)
+    terminal.follow(settings, execution_id, err_console, None if as_json else console)
     execution = orchestrator.wait(execution_id)
     if as_json:
         _print_json(execution.as_dict())
     else:
-        _render_execution(execution)
+        terminal.render_execution(console, execution)
     if execution.overall_status == "failed":
         sys.exit(2)
 
@@ -203,7 +202,7 @@ def cancel(execution_id: str) -> None:
     from etl_worker.tracking.history import get_execution
 
     settings = _settings()
-    execution_id = _uuid(execution_id, "execution id")
+    execution_id = _id("execution", execution_id)
     if get_execution(settings, execution_id) is None:
         raise ConfigurationError(f"execution {execution_id} does not exist")
     check_broker(settings.broker_url)
@@ -224,16 +223,16 @@ def replay(execution_id: str, from_phase: str | None, wait: bool) -> None:
     from etl_worker.orchestrator import ETLOrchestrator
 
     settings = _settings()
-    execution_id = _uuid(execution_id, "execution id")
+    execution_id = _id("execution", execution_id)
     check_broker(settings.broker_url)
     orchestrator = ETLOrchestrator(timeout_seconds=settings.timeout_seconds, settings=settings)
     new_id = orchestrator.replay(execution_id, from_phase)
     if not wait:
         click.echo(new_id)
         return
-    follow(settings, new_id)
+    terminal.follow(settings, new_id, err_console, console)
     execution = orchestrator.wait(new_id)
-    _render_execution(execution)
+    terminal.render_execution(console, execution)
     if execution.overall_status == "failed":
         sys.exit(2)
 
@@ -246,13 +245,13 @@ def status(execution_id: str, as_json: bool) -> None:
     """Show one execution with its phases and transformers."""
     from etl_worker.tracking.history import get_execution
 
-    execution = get_execution(_settings(), _uuid(execution_id, "execution id"))
+    execution = get_execution(_settings(), _id("execution", execution_id))
     if execution is None:
         raise ConfigurationError(f"execution {execution_id} does not exist")
     if as_json:
         _print_json(execution.as_dict())
     else:
-        _render_execution(execution)
+        terminal.render_execution(console, execution)
 
 
 @main.command()
@@ -267,23 +266,7 @@ def history(limit: int, as_json: bool) -> None:
     if as_json:
         _print_json([e.as_dict() for e in executions])
         return
-    table = Table(
-        "execution", "extraction", "status", "started", "seconds", "prospects", "quality", "error", "replay of"
-    )
-    for e in executions:
-        _add_row(
-            table,
-            e.execution_id,
-            e.extraction_id[:8],
-            e.overall_status,
-            f"{e.started_at:%Y-%m-%d %H:%M:%S}" if e.started_at else "",
-            f"{e.duration_seconds:.1f}" if e.duration_seconds is not None else "",
-            str(e.total_prospects_loaded),
-            f"{e.quality_score:.1f}" if e.quality_score is not None else "",
-            (e.error_summary or "")[:60],
-            f"{e.replay_of[:8]} from {e.replay_from}" if e.replay_of else "",
-        )
-    console.print(table)
+    console.print(terminal.history_table(executions, console.width))
 
 
 @main.command()
@@ -375,7 +358,7 @@ def report(execution_id: str, output: str | None) -> None:
     from etl_worker.report import render
     from etl_worker.tracking.history import read_execution
 
-    execution_id = _uuid(execution_id, "execution id")
+    execution_id = _id("execution", execution_id)
     with transaction(_settings().database_url) as conn:
         execution = read_execution(conn, execution_id)
         if execution is None:
@@ -404,7 +387,7 @@ def quarantine(extraction_id: str, limit: int, as_json: bool) -> None:
     from etl_worker.db import quality, staging
     from etl_worker.db.engine import transaction
 
-    extraction_id = _uuid(extraction_id, "extraction id")
+    extraction_id = _id("extraction", extraction_id)
     with transaction(_settings().database_url) as conn:
         staging.extraction_state(conn, extraction_id)  # an unknown extraction is one line, not empty tables
         rows = quality.quarantined_rows(conn, extraction_id, limit)
@@ -432,7 +415,7 @@ def review(extraction_id: str | None, limit: int, as_json: bool) -> None:
     from etl_worker.db import staging, work
     from etl_worker.db.engine import transaction
 
-    extraction = _uuid(extraction_id, "extraction id") if extraction_id else None
+    extraction = _id("extraction", extraction_id) if extraction_id else None
     with transaction(_settings().database_url) as conn:
         if extraction is not None:
             staging.extraction_state(conn, extraction)
@@ -582,101 +565,6 @@ def demo() -> None:
 
     status = run_demo(console)
     sys.exit(0 if status in ("success", "partial_success") else 2)
-
-
-STALLED_SECONDS = 10  # a run without a finished phase or batch for this long says what it waits for
-
-
-def follow(settings: Settings, execution_id: str) -> None:
-    """A progress bar of the execution's transform batches, with phases done and rows/s, until it ends.
-
-    Progress comes from the history the listener writes; without a listener the bar waits for the end.
-    """
-    import time
-
-    from etl_worker.db import tracking
-    from etl_worker.db.engine import transaction
-    from etl_worker.deadlines import expire_overdue
-
-    started = time.monotonic()
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))
-    with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
-        task = bar.add_task("running", total=None)
-        last, moved = None, time.monotonic()
-        while True:
-            expire_overdue(settings.database_url)
-            with transaction(settings.database_url) as conn:
-                state = tracking.progress(conn, execution_id)
-                if (state["phases"], state["batches"]) != last:
-                    last, moved = (state["phases"], state["batches"]), time.monotonic()
-                stalled = time.monotonic() - moved > STALLED_SECONDS
-                waiting = tracking.in_flight(conn, execution_id)[:1] if stalled else []
-            rate = state["rows"] / max(time.monotonic() - started, 1e-6)
-            description = f"{state['status']}: {state['phases']}/6 phases, {rate:,.0f} rows/s"
-            if waiting:  # a run that has not moved for a while says what it waits for
-                description += f"; waiting for {_in_flight(waiting[0])}"
-            bar.update(task, total=state["planned"], completed=state["batches"], description=description)
-            if state["status"] not in ("pending", "running"):
-                return
-            time.sleep(0.2)
-
-
-def _in_flight(task: dict[str, Any]) -> str:
-    """One task a run waits for, as a person reads it."""
-    waited = (datetime.now(UTC) - task["since"]).total_seconds()
-    name = (task["task_name"] or "a task").removeprefix("etl.")
-    return f"{name} (task {task['task_id'][:8]}) on {cell(task['hostname'] or '?')} for {waited:.0f} s"
-
-
-def _render_execution(e: ETLExecution) -> None:
-    colour = {"success": "green", "partial_success": "yellow", "failed": "red"}.get(e.overall_status, "cyan")
-    console.print(
-        f"execution [bold]{e.execution_id}[/] of extraction {e.extraction_id}: [{colour}]{e.overall_status}[/]"
-    )
-    duration = f"{e.duration_seconds:.2f} s" if e.duration_seconds is not None else "-"
-    quality = f"{e.quality_score:.1f}" if e.quality_score is not None else "-"
-    console.print(
-        f"duration {duration}; loaded {e.total_prospects_loaded} prospects, {e.total_grades_loaded} grades, "
-        f"{e.total_measurements_loaded} measurements, {e.total_stats_loaded} college seasons; quality {quality}"
-    )
-    if e.error_summary:
-        console.print(f"[{colour}]{cell(e.error_summary)}[/]", highlight=False)
-    if e.replay_of:
-        console.print(f"replay of execution {e.replay_of} from {e.replay_from} (earlier phases reused)")
-    if e.resumes and e.resumed_at is not None:
-        console.print(
-            f"resumed at {e.resumed_from} at {e.resumed_at:%H:%M:%S} ({e.resumes}x): the broker had lost its tasks",
-            highlight=False,
-        )
-    for w in e.waiting_for:
-        console.print(f"waiting for: {_in_flight(w)}", highlight=False)
-    for h in e.handovers:
-        why = f"worker {cell(h['lost_worker'])} lost" if h["lost_worker"] else "held by no worker, requeued"
-        console.print(f"redelivered: {why} at {h['at']:%H:%M:%S} (task {h['task_id']})", highlight=False)
-    phases = Table("phase", "status", "seconds", "worker", "details / error")
-    for p in e.phases:
-        info = p.error_message or json.dumps(p.details, default=str)
-        _add_row(
-            phases,
-            p.phase,
-            p.status,
-            f"{p.duration_seconds:.3f}" if p.duration_seconds is not None else "",
-            p.hostname or "",
-            info[:90],
-        )
-    console.print(phases)
-    table = Table("transformer", "batches", "records", "quarantined", "status", "workers")
-    for name, s in e.transformer_summary().items():
-        _add_row(
-            table,
-            name,
-            str(s["batches"]),
-            str(s["processed"]),
-            str(s["failed"]),
-            ",".join(sorted(s["statuses"])),
-            ", ".join(sorted(s["workers"])),
-        )
-    console.print(table)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from etl_worker import embedded
+from etl_worker import embedded, terminal
 from etl_worker.db import canonical, quality
 from etl_worker.db.engine import transaction
 from etl_worker.display import cell
@@ -94,7 +94,6 @@ def _stage(settings: Settings, console: Console) -> str:
 
 
 def _run(settings: Settings, extraction_id: str, console: Console) -> str:
-    from etl_worker.cli import _render_execution, follow
     from etl_worker.orchestrator import ETLOrchestrator
 
     # Batches of 200 rows, so the sample fans out over both workers as a large export would.
@@ -102,9 +101,9 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
         max_records_per_batch=200, timeout_seconds=settings.timeout_seconds, settings=settings
     )
     execution_id = orchestrator.start_extraction(extraction_id)
-    follow(settings, execution_id)
+    terminal.follow(settings, execution_id, Console(stderr=True))
     execution = orchestrator.wait(execution_id)
-    _render_execution(execution)
+    terminal.render_execution(console, execution)
     with transaction(settings.database_url) as conn:
         flagged = quality.flagged_metrics(conn, execution_id)
         quarantined = quality.quarantine_summary(conn, extraction_id)

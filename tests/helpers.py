@@ -50,10 +50,11 @@ def stage_fixtures(settings: Any, sources: tuple[str, ...] = ("pff", "cfr", "nfl
 
 
 def record_execution(settings: Any, extraction_id: str, **columns: Any) -> str:
-    """An execution row written straight to the history table (``status`` failed unless given); its id."""
+    """An execution row written straight to the history table (``status`` failed and ``execution_id`` new
+    unless given); its id."""
     import uuid
 
-    row = {"status": "failed", **columns, "execution_id": str(uuid.uuid4()), "extraction_id": extraction_id}
+    row = {"status": "failed", "execution_id": str(uuid.uuid4()), **columns, "extraction_id": extraction_id}
     names = ", ".join(row)
     values = ", ".join(f":{k}" for k in row)
     engine = sa.create_engine(settings.database_url)

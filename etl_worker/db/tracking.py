@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, RowMapping
 
-from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs, task_deliveries
+from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs, extractions, task_deliveries
 from etl_worker.errors import RetriableError
 from etl_worker.models import PHASES
 
@@ -419,3 +419,25 @@ def progress(conn: Connection, execution_id: str) -> dict[str, Any]:
         {"e": execution_id},
     ).one()
     return {"status": row[0], "phases": row[1], "batches": row[2], "rows": int(row[3]), "planned": row[4]}
+
+
+def ids_starting_with(conn: Connection, kind: str, prefix: str, limit: int) -> list[str]:
+    """Up to ``limit`` execution or extraction ids (``kind``) that start with ``prefix``, newest first."""
+    table, column, newest = {
+        "execution": (etl_executions, etl_executions.c.execution_id, etl_executions.c.started_at),
+        "extraction": (extractions, extractions.c.extraction_id, extractions.c.created_at),
+    }[kind]
+    text = sa.cast(column, sa.Text)
+    stmt = sa.select(text).select_from(table).where(text.startswith(prefix, autoescape=True))
+    return list(conn.execute(stmt.order_by(newest.desc()).limit(limit)).scalars())
+
+
+def finished_phases(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
+    """The execution's phases that ended (phase, status, duration_seconds, error_message), in pipeline order."""
+    p = etl_phase_runs.c
+    rows = conn.execute(
+        sa.select(p.phase, p.status, p.duration_seconds, p.error_message).where(
+            p.execution_id == execution_id, p.status.in_(_FINAL_RUN_STATES)
+        )
+    )
+    return sorted((dict(r._mapping) for r in rows), key=lambda r: PHASES.index(r["phase"]))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from sqlalchemy.engine import Connection, RowMapping
 
 from etl_worker.db import rollups, tracking
 from etl_worker.db.engine import transaction
+from etl_worker.errors import ConfigurationError, NotFoundError
 from etl_worker.models import PHASES, ETLExecution, ETLStatus, PhaseExecution, TransformerExecution
 from etl_worker.settings import Settings
 
@@ -113,3 +116,28 @@ def get_daily(settings: Settings, days: int) -> list[dict[str, Any]]:
     """Per-day runs, outcomes and p50/p95 durations per phase and source, pruned days included."""
     with transaction(settings.database_url) as conn:
         return rollups.daily(conn, days)
+
+
+_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{3,35}")
+_SHOWN = 5
+
+
+def resolve_id(settings: Settings, kind: str, value: str) -> str:
+    """The full execution or extraction id (``kind``) that ``value`` names: the id itself or, as git
+    does, a prefix of exactly one (at least 4 characters). One clear error when it names none or several.
+    """
+    given = value.strip().lower()
+    try:
+        return str(uuid.UUID(given))
+    except ValueError:
+        pass
+    if not _PREFIX.fullmatch(given):
+        raise ConfigurationError(f"{kind} id {value!r} is not an id or the start of one (4 or more hex digits)")
+    with transaction(settings.database_url) as conn:
+        matches = tracking.ids_starting_with(conn, kind, given, _SHOWN + 1)
+    if not matches:
+        raise NotFoundError(f"no {kind} id starts with {given}")
+    if len(matches) > 1:
+        shown = ", ".join(m[:13] for m in matches[:_SHOWN]) + (", ..." if len(matches) > _SHOWN else "")
+        raise ConfigurationError(f"{kind} id prefix {given} is ambiguous: it starts {shown}")
+    return matches[0]

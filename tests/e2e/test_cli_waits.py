@@ -23,12 +23,19 @@ def test_run_and_replay_with_wait_succeed_and_print_nothing_on_stderr(settings, 
     assert execution["overall_status"] == "success"
 
     replayed = etl(
-        "replay", execution["execution_id"], "--from-phase", "validate", "--wait", env=_env(settings), timeout=120
+        "replay", execution["execution_id"][:8], "--from-phase", "validate", "--wait", env=_env(settings), timeout=120
     )
     assert replayed.returncode == 0 and replayed.stderr == "", replayed.stderr
-    assert "success" in replayed.stdout
+    # Without a terminal, one line per phase as it ends (the reused ones first), then the execution.
+    lines = replayed.stdout.splitlines()
+    ended = [line.split()[:2] for line in lines[:6]]
+    assert ended == [[p, "success"] for p in ("extract", "transform", "validate", "merge", "load", "publish")]
+    assert f"replay of execution {execution['execution_id'][:8]} from validate" in replayed.stdout
 
-    started = etl("run", stage_fixtures(settings, ("yahoo",)), env=_env(settings), timeout=120)
+    started = etl("run", stage_fixtures(settings, ("yahoo",))[:8], env=_env(settings), timeout=120)
     assert started.returncode == 0 and started.stderr == "", started.stderr
-    shown = etl("status", started.stdout.strip(), "--json", env=_env(settings), timeout=120)
+    shown = etl("status", started.stdout.strip()[:8], "--json", env=_env(settings), timeout=120)
     assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+    assert json.loads(shown.stdout)["execution_id"] == started.stdout.strip()
+    cancelled = etl("cancel", started.stdout.strip()[:8], env=_env(settings), timeout=120)
+    assert cancelled.returncode == 0 and started.stdout.strip() in cancelled.stdout, cancelled.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.helpers import FIXTURES, etl
+from tests.helpers import FIXTURES, etl, record_execution
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -49,7 +49,7 @@ def test_unknown_extraction_and_execution(settings):
     env = {"ETL_DATABASE_URL": settings.database_url}
     _one_line_error(etl("run", "7d1f5e0c-0000-4000-8000-000000000000", env=env), "does not exist")
     _one_line_error(etl("status", "7d1f5e0c-0000-4000-8000-000000000000", env=env), "does not exist")
-    _one_line_error(etl("status", "not-an-id", env=env), "not a valid id")
+    _one_line_error(etl("status", "not-an-id", env=env), "not an id or the start of one")
 
 
 def test_ingest_prints_the_extraction_id(settings):
@@ -71,3 +71,68 @@ def test_a_database_behind_this_version_gets_one_line_saying_upgrade(database_ur
         _one_line_error(etl("worker", env=env), "schema is at revision 0004", f"needs {head}", "etl-worker db upgrade")
     finally:
         upgrade(database_url)
+
+
+def test_the_commands_that_read_an_id_accept_a_unique_prefix(settings, tmp_path):
+    from etl_worker.ingest import ingest_file
+
+    env = {"ETL_DATABASE_URL": settings.database_url}
+    extraction = ingest_file(settings, "yahoo", FIXTURES / "yahoo.csv").extraction_id
+    done = record_execution(settings, extraction, status="success", execution_id="c0ffee00-1111-4111-8111-000000000001")
+    x = extraction[:8]
+
+    status = etl("status", done[:8].upper(), env=env)
+    assert status.returncode == 0 and "execution c0ffee00 of extraction" in status.stdout, status.stderr
+    report = etl("report", done[:6], "-o", str(tmp_path / "r.html"), env=env)
+    assert report.returncode == 0 and (tmp_path / "r.html").exists(), report.stderr
+    for args in (("quarantine", x), ("review", "--extraction-id", x)):
+        assert etl(*args, env=env).returncode == 0, args
+    ingested = etl("ingest", "pff", str(FIXTURES / "pff.csv"), "--extraction-id", x, env=env)
+    assert ingested.stdout.strip() == extraction, ingested.stderr
+    # run, replay and cancel, which need workers, take prefixes in tests/e2e/test_cli_waits.py.
+
+
+def test_an_ambiguous_or_unknown_prefix_is_one_line(settings):
+    env = {"ETL_DATABASE_URL": settings.database_url}
+    ids = [f"abcdef{i:02d}-2222-4222-8222-000000000000" for i in range(7)]
+    for execution_id in ids:
+        record_execution(settings, "7d1f5e0c-0000-4000-8000-000000000001", execution_id=execution_id)
+    _one_line_error(etl("status", "abcdef", env=env), "ambiguous", "abcdef06-2222", "abcdef02-2222", ", ...")
+    assert etl("status", "abcdef03", env=env).returncode == 0
+    _one_line_error(etl("status", "abcdef99", env=env), "no execution id starts with abcdef99")
+    _one_line_error(etl("status", "abc", env=env), "not an id or the start of one")
+    _one_line_error(etl("quarantine", "ffffffff", env=env), "no extraction id starts with ffffffff")
+
+
+def test_history_and_status_fit_80_columns_and_show_everything_at_200(settings):
+    extraction = "7d1f5e0c-0000-4000-8000-000000000002"
+    error = "transformer(s) failed: pff; a long reason that does not fit in a narrow terminal"
+    shown = record_execution(settings, extraction, status="partial_success", error_summary=error)
+    record_execution(settings, extraction, status="success", replay_of=shown, replay_from="validate")
+    for columns in ("80", "200"):
+        env = {"ETL_DATABASE_URL": settings.database_url, "COLUMNS": columns}
+        history, status = etl("history", env=env), etl("status", shown[:8], env=env)
+        assert history.returncode == status.returncode == 0, history.stderr + status.stderr
+        lines = history.stdout.splitlines() + status.stdout.splitlines()
+        assert max(map(len, lines)) <= int(columns)
+        row = next(line for line in history.stdout.splitlines() if line.startswith(shown[:8]))
+        assert "partial_success" in row.split()  # never cut
+        assert ("replay of" in history.stdout) == (columns == "200")
+        assert (error.strip() in history.stdout) == (columns == "200")
+
+
+def test_shell_completion_comes_from_click():
+    import shutil
+    import sys
+    from pathlib import Path
+
+    script = shutil.which("etl-worker", path=str(Path(sys.executable).parent))
+    assert script is not None
+    result = subprocess.run(
+        [script],
+        env={"_ETL_WORKER_COMPLETE": "bash_source", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "_etl_worker_completion" in result.stdout and "complete " in result.stdout
