@@ -85,37 +85,45 @@ def out_of_range_by_group(
     conn: Connection,
     extraction_id: str,
     sources: Iterable[str],
-    field: str,
-    ranges: Mapping[str | None, tuple[float, float]],
-) -> dict[str, float]:
-    """Per position group: the share of measured ``field`` values outside the group's plausible range.
-
-    ``ranges[None]`` is the range of groups not listed.
-    """
-    if field not in MEASUREMENT_FIELDS:
-        raise ValueError(f"not a measurement field: {field!r}")
+    checks: Mapping[str, Mapping[str | None, tuple[float, float]]],
+) -> dict[str, dict[str, float]]:
+    """Per measurement field of ``checks`` and position group: the share of its measured values outside
+    the group's plausible range (``ranges[None]``: groups not listed). One scan for every field."""
+    unknown = [f for f in checks if f not in MEASUREMENT_FIELDS]
+    if unknown:
+        raise ValueError(f"not a measurement field: {unknown[0]!r}")
     m, p = work_measurements.c, work_prospects.c
-    col = m[field]
 
-    def bound(index: int) -> Any:
+    def bound(ranges: Mapping[str | None, tuple[float, float]], index: int) -> Any:
         default = sa.literal(ranges[None][index])
         whens = [(p.position_group == g, limits[index]) for g, limits in ranges.items() if g]
         return sa.case(*whens, else_=default) if whens else default
 
-    low, high = bound(0), bound(1)
+    fields = list(checks)
+    shares = [
+        sa.func.avg(sa.case((m[f].between(bound(checks[f], 0), bound(checks[f], 1)), 0.0), else_=1.0)).filter(
+            m[f].is_not(None)
+        )
+        for f in fields
+    ]
     group = sa.func.coalesce(p.position_group, "unknown")
     result = conn.execute(
-        sa.select(group, sa.func.avg(sa.case((col.between(low, high), 0.0), else_=1.0)))
+        sa.select(group, *shares)
         .select_from(
             work_measurements.join(
                 work_prospects,
                 (m.extraction_id == p.extraction_id) & (m.source == p.source) & (m.row_number == p.row_number),
             )
         )
-        .where(m.extraction_id == extraction_id, m.source.in_(list(sources)), col.is_not(None))
+        .where(m.extraction_id == extraction_id, m.source.in_(list(sources)))
         .group_by(group)
     )
-    return {g: float(share) for g, share in result}
+    out: dict[str, dict[str, float]] = {f: {} for f in fields}
+    for row in result:
+        for f, share in zip(fields, row[1:], strict=True):
+            if share is not None:  # the group has values of this field
+                out[f][row[0]] = float(share)
+    return out
 
 
 def duplicate_id_share(conn: Connection, extraction_id: str, sources: Iterable[str]) -> dict[str, float]:

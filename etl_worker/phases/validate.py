@@ -8,7 +8,7 @@ the ledger. A FAIL halts the run before anything reaches the canonical tables.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,26 @@ class BatchesPending(RetriableError):
     """Some planned batches have not reported yet; validate waits for them until the run's deadline."""
 
 
-Measure = Callable[[Connection, str, list[str]], dict[str, float]]
+@dataclass
+class Scope:
+    """What the rules measure (an extraction's work rows of some sources), with what several rules read
+    computed once: the volumes per source and every range check in one scan of the measurements."""
+
+    conn: Connection
+    extraction_id: str
+    sources: list[str]
+    _computed: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self._computed:
+            self._computed[key] = compute()
+        return self._computed[key]
+
+    def volumes(self) -> dict[str, dict[str, int]]:
+        return self.once("volumes", lambda: quality.source_volumes(self.conn, self.extraction_id, self.sources))
+
+
+Measure = Callable[[Scope], dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -54,48 +73,53 @@ class Rule:
         return "warn" if worse(self.warn) else "pass"
 
 
-def _quarantine_rate(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-    volumes = quality.source_volumes(conn, extraction_id, sources)
-    return {s: (v["quarantined"] / v["processed"] if v["processed"] else 0.0) for s, v in volumes.items()}
+def _quarantine_rate(scope: Scope) -> dict[str, float]:
+    return {s: (v["quarantined"] / v["processed"] if v["processed"] else 0.0) for s, v in scope.volumes().items()}
 
 
-def _transformed_rows(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-    volumes = quality.source_volumes(conn, extraction_id, sources)
-    return {"all": float(sum(v["succeeded"] for v in volumes.values()))}
+def _transformed_rows(scope: Scope) -> dict[str, float]:
+    return {"all": float(sum(v["succeeded"] for v in scope.volumes().values()))}
 
 
-def _unaccounted_rows(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-    return quality.unaccounted_rows(conn, extraction_id, sources)
+def _unaccounted_rows(scope: Scope) -> dict[str, float]:
+    return quality.unaccounted_rows(scope.conn, scope.extraction_id, scope.sources)
 
 
 def _completeness(table: sa.Table, column: str, only: tuple[str, ...] | None = None) -> Measure:
-    def measure(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-        wanted = [s for s in sources if only is None or s in only]
-        return quality.completeness(conn, extraction_id, wanted, table, column) if wanted else {}
+    def measure(scope: Scope) -> dict[str, float]:
+        wanted = [s for s in scope.sources if only is None or s in only]
+        return quality.completeness(scope.conn, scope.extraction_id, wanted, table, column) if wanted else {}
 
     return measure
 
 
-def _range(field: str, ranges: dict[str | None, tuple[float, float]]) -> Measure:
-    def measure(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-        return quality.out_of_range_by_group(conn, extraction_id, sources, field, ranges)
+def _range(field_name: str) -> Measure:
+    """The share of ``field_name`` values outside their position group's range (``_RANGES``), per group;
+    every range rule reads the one scan that checks them all."""
+
+    def measure(scope: Scope) -> dict[str, float]:
+        checked = scope.once(
+            "ranges",
+            lambda: quality.out_of_range_by_group(scope.conn, scope.extraction_id, scope.sources, _RANGES),
+        )
+        return dict(checked.get(field_name, {}))
 
     return measure
 
 
-def _duplicate_ids(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-    return quality.duplicate_id_share(conn, extraction_id, sources)
+def _duplicate_ids(scope: Scope) -> dict[str, float]:
+    return quality.duplicate_id_share(scope.conn, scope.extraction_id, scope.sources)
 
 
-def _combine_weight_agreement(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-    if not {"nfl", "pfr"} <= set(sources):
+def _combine_weight_agreement(scope: Scope) -> dict[str, float]:
+    if not {"nfl", "pfr"} <= set(scope.sources):
         return {}
-    share = quality.weight_disagreement(conn, extraction_id, "nfl", "pfr", tolerance=3.0)
+    share = quality.weight_disagreement(scope.conn, scope.extraction_id, "nfl", "pfr", tolerance=3.0)
     return {} if share is None else {"nfl~pfr": share}
 
 
-def _volume_drop(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, float]:
-    return quality.volume_drop(conn, extraction_id, sources)
+def _volume_drop(scope: Scope) -> dict[str, float]:
+    return quality.volume_drop(scope.conn, scope.extraction_id, scope.sources)
 
 
 _CLASS_SOURCES = ("nfl", "pfr", "espn", "pff", "yahoo")  # every source but the college seasons
@@ -115,6 +139,19 @@ _WEIGHT = {
 _FORTY = {None: (4.2, 5.9), "OL": (4.6, 6.0), "DL": (4.4, 5.9)}
 _SHUTTLE = {None: (3.6, 5.2), "OL": (4.3, 5.7), "DL": (4.0, 5.5)}
 _THREE_CONE = {None: (6.2, 8.7), "OL": (7.0, 9.2), "DL": (6.7, 9.0)}
+# Plausible range of each measurement per position group (None: every other group).
+_RANGES: dict[str, dict[str | None, tuple[float, float]]] = {
+    "height_in": {None: (64, 84)},
+    "weight_lb": _WEIGHT,
+    "forty": _FORTY,
+    "bench": {None: (3, 50)},
+    "vertical": {None: (17, 48)},
+    "broad": {None: (80, 150)},
+    "three_cone": _THREE_CONE,
+    "shuttle": _SHUTTLE,
+    "arm_in": {None: (27.0, 37.5)},
+    "hand_in": {None: (7.0, 11.75)},
+}
 
 RULES: tuple[Rule, ...] = (
     Rule("rows_transformed", warn=1, fail=1, higher_is_worse=False, measure=_transformed_rows),
@@ -157,16 +194,16 @@ RULES: tuple[Rule, ...] = (
         measure=_completeness(work_measurements, "weight_lb", _COMBINE),
     ),
     Rule("source_id_uniqueness", warn=0.0, fail=0.02, higher_is_worse=True, measure=_duplicate_ids),
-    Rule("height_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_range("height_in", {None: (64, 84)})),
-    Rule("weight_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("weight_lb", _WEIGHT)),
-    Rule("forty_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("forty", _FORTY)),
-    Rule("bench_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("bench", {None: (3, 50)})),
-    Rule("vertical_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("vertical", {None: (17, 48)})),
-    Rule("broad_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("broad", {None: (80, 150)})),
-    Rule("three_cone_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("three_cone", _THREE_CONE)),
-    Rule("shuttle_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("shuttle", _SHUTTLE)),
-    Rule("arm_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("arm_in", {None: (27.0, 37.5)})),
-    Rule("hand_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("hand_in", {None: (7.0, 11.75)})),
+    Rule("height_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_range("height_in")),
+    Rule("weight_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("weight_lb")),
+    Rule("forty_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("forty")),
+    Rule("bench_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("bench")),
+    Rule("vertical_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("vertical")),
+    Rule("broad_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("broad")),
+    Rule("three_cone_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("three_cone")),
+    Rule("shuttle_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("shuttle")),
+    Rule("arm_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("arm_in")),
+    Rule("hand_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("hand_in")),
     # The same person's combine weight from NFL.com and PFR within 3 lb.
     Rule("combine_weight_agreement", warn=0.03, fail=0.15, higher_is_worse=True, measure=_combine_weight_agreement),
     # A smaller export than last time is worth a look; whether it is wrong depends on what was exported
@@ -192,8 +229,9 @@ def run_rules(
             "message": f"failed: {', '.join(failed_sources)}" if failed_sources else None,
         }
     )
+    measured = Scope(conn, extraction_id, sources)
     for rule in RULES:
-        for scope, value in sorted(rule.measure(conn, extraction_id, sources).items()):
+        for scope, value in sorted(rule.measure(measured).items()):
             metrics.append(
                 {
                     "rule": rule.name,
