@@ -52,7 +52,7 @@ def run_ceiling(settings: Settings, extraction_id: str, processes: int = 2) -> d
 
     mark = time.perf_counter()
     with transaction(settings.database_url) as conn:  # as validate does: the merge plans on fresh statistics
-        work.analyze(conn)
+        work.analyze(conn, work.TRANSFORMED)
     previous = {"run": new_run(), "records": []}
     parts = _spread(merge.merge_part, [(settings, ctx, previous, i) for i in range(merge_parts(ctx))], processes)
     outcome = merge.merge(settings, ctx, parts, "ceiling", None)

@@ -47,10 +47,13 @@ def replace_batch(
             copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in batch_rows))
 
 
-def analyze(conn: Connection) -> None:
-    """Refresh the planner's statistics of the work tables: they were just filled by COPY, and without
-    statistics the planner picks nested loops that turn seconds into minutes."""
-    tables = (*WORK_TABLES, lineage_links, quarantined_records)
+TRANSFORMED = (*WORK_TABLES, quarantined_records)  # the tables transform writes (validate reads them)
+MERGED = (lineage_links, work_merged_prospects)  # the tables merge writes (load reads them)
+
+
+def analyze(conn: Connection, tables: Sequence[sa.Table]) -> None:
+    """Refresh the planner's statistics of tables a phase just filled by COPY: without statistics the
+    planner picks nested loops that turn seconds into minutes."""
     conn.execute(sa.text(f"ANALYZE {', '.join(t.name for t in tables)}"))
 
 

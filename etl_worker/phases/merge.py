@@ -111,6 +111,6 @@ def merge(
         record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.FAILED, clock, worker, details, error, task_id)
         return {"run": halt(run, f"merge failed: {error}"), "records": [record]}
     with transaction(settings.database_url) as conn:
-        work.analyze(conn)  # the load joins the links just written: plan it on fresh statistics
+        work.analyze(conn, work.MERGED)  # the load joins what the parts wrote: plan it on fresh statistics
     record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
     return {"run": run, "records": [record]}

@@ -334,7 +334,7 @@ def validate(
     clock = Clock()
     batches = [Batch.from_dict(b) for b in plan]
     with transaction(settings.database_url) as conn:
-        work.analyze(conn)
+        work.analyze(conn, work.TRANSFORMED)
         missing_error: str | None = None
         try:
             outcomes, reported = collect_batches(conn, ctx, batches, results)
