@@ -58,6 +58,7 @@ class TransformerStatus(StrEnum):
     RUNNING = "running"
     SUCCESS = "success"
     FAILED = "failed"
+    SKIPPED = "skipped"  # never ran: its run was cancelled or passed its deadline first
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs, extractions, task_deliveries
 from etl_worker.errors import RetriableError
-from etl_worker.models import PHASES
+from etl_worker.models import PHASES, PhaseStatus, TransformerStatus
 
 _ACTIVE = ("pending", "running")
-_FINAL_RUN_STATES = ("success", "failed", "skipped")
+_FINAL_RUN_STATES = (PhaseStatus.SUCCESS, PhaseStatus.FAILED, PhaseStatus.SKIPPED)
 
 
 def create_execution(
@@ -173,14 +173,14 @@ def record_end(conn: Connection, execution_id: str, reason: str, batches: dict[s
     for phase in PHASES:
         if phases.get(phase) in _FINAL_RUN_STATES:
             continue
-        status, error = ("skipped", f"not run: {reason}") if ended else ("failed", reason)
+        status, error = (PhaseStatus.SKIPPED, f"not run: {reason}") if ended else (PhaseStatus.FAILED, reason)
         ended = True
         upsert_phase_run(conn, {"execution_id": execution_id, "phase": phase, "status": status, "error_message": error})
     runs = dict(conn.execute(sa.select(t.task_id, t.status).where(t.execution_id == execution_id)).all())
     for task_id, batch in batches.items():
         if runs.get(task_id) in _FINAL_RUN_STATES:
             continue
-        status, error = ("failed", reason) if task_id in runs else ("skipped", f"not run: {reason}")
+        ran = task_id in runs
         record = {
             "task_id": task_id,
             "execution_id": execution_id,
@@ -189,8 +189,8 @@ def record_end(conn: Connection, execution_id: str, reason: str, batches: dict[s
             "batch_no": batch["batch_no"],
             "row_lo": batch.get("row_lo"),
             "row_hi": batch.get("row_hi"),
-            "status": status,
-            "error_message": error,
+            "status": TransformerStatus.FAILED if ran else TransformerStatus.SKIPPED,
+            "error_message": reason if ran else f"not run: {reason}",
         }
         upsert_transformer_run(conn, record)
 
