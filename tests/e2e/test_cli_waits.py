@@ -32,6 +32,11 @@ def test_run_and_replay_with_wait_succeed_and_print_nothing_on_stderr(settings, 
     assert ended == [[p, "success"] for p in ("extract", "transform", "validate", "merge", "load", "publish")]
     assert f"replay of execution {execution['execution_id'][:8]} from validate" in replayed.stdout
 
+    waited = etl("run", stage_fixtures(settings, ("yahoo",))[:8], "--wait", env=_env(settings), timeout=120)
+    assert waited.returncode == 0 and waited.stderr == "", waited.stderr
+    phases = [line.split()[:2] for line in waited.stdout.splitlines()[:6]]
+    assert phases == [[p, "success"] for p in ("extract", "transform", "validate", "merge", "load", "publish")]
+
     started = etl("run", stage_fixtures(settings, ("yahoo",))[:8], env=_env(settings), timeout=120)
     assert started.returncode == 0 and started.stderr == "", started.stderr
     shown = etl("status", started.stdout.strip()[:8], "--json", env=_env(settings), timeout=120)
