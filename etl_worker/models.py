@@ -42,6 +42,7 @@ class ETLStatus(StrEnum):
 
 
 RUNNING = "running"
+ACTIVE_STATUSES = ("pending", RUNNING)  # an execution before its outcome: planned, then enqueued
 TERMINAL_STATUSES = frozenset(s.value for s in ETLStatus)
 
 

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from etl_worker.display import cell, printable
-from etl_worker.models import ETLExecution
+from etl_worker.models import ACTIVE_STATUSES, ETLExecution
 from etl_worker.settings import Settings
 
 ID_CHARS = 8
@@ -252,7 +252,7 @@ def follow(settings: Settings, execution_id: str, console: Console, log: Console
             if waiting:  # a run that has not moved for a while says what it waits for
                 description += f"; waiting for {in_flight(waiting[0])}"
             bar.update(task, total=state["planned"], completed=state["batches"], description=description)
-            if state["status"] not in ("pending", "running"):
+            if state["status"] not in ACTIVE_STATUSES:
                 return
             time.sleep(0.2)
 

@@ -11,9 +11,8 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs, extractions, task_deliveries
 from etl_worker.errors import RetriableError
-from etl_worker.models import PHASES, PhaseStatus, TransformerStatus
+from etl_worker.models import ACTIVE_STATUSES, PHASES, PhaseStatus, TransformerStatus
 
-_ACTIVE = ("pending", "running")
 _FINAL_RUN_STATES = (PhaseStatus.SUCCESS, PhaseStatus.FAILED, PhaseStatus.SKIPPED)
 
 
@@ -56,7 +55,7 @@ def create_execution(
     except sa.exc.IntegrityError:
         owner = conn.execute(
             sa.select(etl_executions.c.execution_id).where(
-                etl_executions.c.extraction_id == extraction_id, etl_executions.c.status.in_(_ACTIVE)
+                etl_executions.c.extraction_id == extraction_id, etl_executions.c.status.in_(ACTIVE_STATUSES)
             )
         ).scalar_one_or_none()
         if owner is None:  # the other execution ended in between: try again
@@ -209,7 +208,7 @@ def finish_execution(conn: Connection, execution_id: str, status: str, **values:
     return bool(
         conn.execute(
             sa.update(etl_executions)
-            .where(t.execution_id == execution_id, t.status.in_(_ACTIVE))
+            .where(t.execution_id == execution_id, t.status.in_(ACTIVE_STATUSES))
             .values(
                 status=status,
                 completed_at=sa.func.now(),
@@ -225,7 +224,7 @@ def fail_overdue(conn: Connection) -> list[str]:
     t = etl_executions.c
     result = conn.execute(
         sa.update(etl_executions)
-        .where(t.status.in_(_ACTIVE), t.deadline_at < sa.func.now())
+        .where(t.status.in_(ACTIVE_STATUSES), t.deadline_at < sa.func.now())
         .values(
             status="failed",
             completed_at=sa.func.now(),
@@ -284,7 +283,7 @@ def unfinished_tasks_started_on(conn: Connection, hostname: str) -> set[str]:
     rows = conn.execute(
         sa.select(d.task_id)
         .join_from(task_deliveries, etl_executions, d.execution_id == x.execution_id)
-        .where(d.hostname == hostname, d.finished_at.is_(None), x.status.in_(("pending", "running")))
+        .where(d.hostname == hostname, d.finished_at.is_(None), x.status.in_(ACTIVE_STATUSES))
     )
     return {r[0] for r in rows}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from etl_worker.db import tracking
 from etl_worker.db.engine import transaction
+from etl_worker.models import ACTIVE_STATUSES
 from etl_worker.settings import Settings
 
 
@@ -18,7 +19,7 @@ def refusal(
     with transaction(settings.database_url) as conn:
         status = tracking.execution_status(conn, execution_id)
         deliveries = tracking.count_delivery(conn, task_id, retry, execution_id, hostname, task_name)
-    if status not in ("pending", "running"):
+    if status not in ACTIVE_STATUSES:
         return f"not run: the execution is {status}"
     if deliveries > settings.max_deliveries:
         return f"given up after {deliveries - 1} deliveries: its worker died every time"

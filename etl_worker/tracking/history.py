@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from etl_worker.db import rollups, tracking
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, NotFoundError
-from etl_worker.models import PHASES, ETLExecution, ETLStatus, PhaseExecution, TransformerExecution
+from etl_worker.models import ACTIVE_STATUSES, PHASES, ETLExecution, ETLStatus, PhaseExecution, TransformerExecution
 from etl_worker.settings import Settings
 
 _PHASE_ORDER = {p: i for i, p in enumerate(PHASES)}
@@ -76,7 +76,7 @@ def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:
         resumed_at=row["resumed_at"],
         resumed_from=row["resumed_from"],
         handovers=tracking.handovers(conn, execution_id),
-        waiting_for=tracking.in_flight(conn, execution_id) if row["status"] in ("pending", "running") else [],
+        waiting_for=tracking.in_flight(conn, execution_id) if row["status"] in ACTIVE_STATUSES else [],
     )
 
 

@@ -16,9 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from etl_worker.db import tracking
-from etl_worker.models import ETLStatus, PhaseStatus
-
-_ACTIVE = ("pending", "running")
+from etl_worker.models import ACTIVE_STATUSES, ETLStatus, PhaseStatus
 
 PHASE_TASKS = {
     "etl.extract": "extract",
@@ -142,7 +140,7 @@ def record_meta(conn: Connection, meta: dict[str, Any]) -> int:
     if live is None:
         return 0
     kind, record = live
-    if status == PhaseStatus.FAILED and tracking.execution_status(conn, record["execution_id"]) not in _ACTIVE:
+    if status == PhaseStatus.FAILED and tracking.execution_status(conn, record["execution_id"]) not in ACTIVE_STATUSES:
         return 0  # a task stopped after its run ended (cancelled, past its deadline): that end is recorded
     if kind == "transformer":
         tracking.upsert_transformer_run(conn, record)
