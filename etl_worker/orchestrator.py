@@ -106,7 +106,8 @@ class ETLOrchestrator:
             canvas = tracking.pipeline(conn, execution_id)
         Listener(self.settings).reconcile_tasks(execution_task_ids(execution_id, canvas))
         execution = history.get_execution(self.settings, execution_id)
-        assert execution is not None
+        if execution is None:  # pruned while it was waited for
+            raise FatalError(f"execution {execution_id} does not exist")
         return execution
 
     def execute_extraction(

@@ -21,6 +21,7 @@ from celery import Celery
 from etl_worker import replay
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
+from etl_worker.errors import NotFoundError
 from etl_worker.models import PHASES, ETLExecution, ETLPhase, PhaseStatus, TransformerStatus
 from etl_worker.phases.results import Batch, halt
 from etl_worker.pipeline import build_pipeline, execution_task_ids
@@ -65,7 +66,8 @@ def resume(settings: Settings, app: Celery, execution_id: str, pipeline: dict[st
     with transaction(settings.database_url) as conn:
         execution = history.read_execution(conn, execution_id)
         ledger = work.batch_ledger(conn, ctx["extraction_id"])
-    assert execution is not None
+    if execution is None:  # pruned since it was found stalled
+        raise NotFoundError(f"execution {execution_id} no longer exists; nothing to resume")
     transformed = {key for key, row in ledger.items() if row["status"] == TransformerStatus.SUCCESS}
     start, rerun, carried = resume_point(execution, plan, transformed)
     with app.connection_for_write() as conn:  # a broker that lost its data lost the queues' bindings too
