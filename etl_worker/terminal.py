@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -64,7 +64,7 @@ class Column:
     header: str
     keep: int = 10
     free: bool = False
-    justify: str = "left"
+    justify: JustifyMethod = "left"
 
 
 _MIN_FREE = 12
@@ -107,7 +107,7 @@ def fitted_table(columns: Sequence[Column], rows: Sequence[Sequence[object]], wi
             room = max(width - fixed - _GAP, min(natural[i], _MIN_FREE))
             table.add_column(column.header, overflow="ellipsis", no_wrap=True, max_width=min(natural[i], room))
         else:
-            table.add_column(column.header, no_wrap=True, min_width=natural[i], justify=column.justify)  # type: ignore[arg-type]
+            table.add_column(column.header, no_wrap=True, min_width=natural[i], justify=column.justify)
     for row in cells:
         table.add_row(*(row[i] for i in shown))
     return table

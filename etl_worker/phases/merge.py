@@ -10,7 +10,6 @@ their sum.
 
 from __future__ import annotations
 
-from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -92,7 +91,7 @@ def merge(
     run = parts[0]["run"]
     if run["halted"]:
         return skipped(ctx, ETLPhase.MERGE, run, worker, task_id)
-    clock = Clock()
+    clock = Clock.since(parts)
     counts: dict[str, int] = {}
     methods: dict[str, int] = {}
     for result in parts:
@@ -100,9 +99,6 @@ def merge(
             counts[key] = counts.get(key, 0) + value
         for key, value in result.get("methods", {}).items():
             methods[key] = methods.get(key, 0) + value
-    starts = [r["started_at"] for r in parts if r.get("started_at")]
-    if starts:
-        clock.started_at = datetime.fromisoformat(min(starts))
     errors = [f"part {r['part']}: {r['error']}" for r in parts if r.get("error")]
     per_part = [r.get("counts", {}).get("records_linked", 0) for r in sorted(parts, key=lambda r: r["part"])]
     details = {**counts, "match_methods": methods, "records_linked_per_part": per_part}

@@ -7,7 +7,6 @@ execution's final status, totals and quality score, halted run or not.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from etl_worker.db import canonical, tracking
@@ -43,10 +42,7 @@ def publish(
         outcome = skipped(ctx, ETLPhase.PUBLISH, run, worker, task_id)
         publish_failed = False
     else:
-        clock = Clock()
-        starts = [v["started_at"] for v in views if v.get("started_at")]
-        if starts:
-            clock.started_at = datetime.fromisoformat(min(starts))
+        clock = Clock.since(views)
         refreshed = [v["view"] for v in views if not v.get("error")]
         errors = {v["view"]: v["error"] for v in views if v.get("error")}
         publish_failed = not refreshed

@@ -83,6 +83,16 @@ class Clock:
     def __init__(self) -> None:
         self.started_at = utcnow()
 
+    @classmethod
+    def since(cls, results: Iterable[dict[str, Any]]) -> Clock:
+        """A phase made of parallel tasks: started when the first of their ``results`` started (now if
+        none recorded a start)."""
+        clock = cls()
+        starts = [r["started_at"] for r in results if r.get("started_at")]
+        if starts:
+            clock.started_at = datetime.fromisoformat(min(starts))
+        return clock
+
     def stamp(self) -> dict[str, Any]:
         completed = utcnow()
         return {

@@ -290,11 +290,8 @@ def transform_phase_record(
     failed: list[str],
 ) -> dict[str, Any]:
     """The transform phase as a whole, summarised from its batches."""
-    clock = Clock()
-    starts = [r["started_at"] for r in reported if r.get("started_at")]
+    clock = Clock.since(reported)
     ends = [r["completed_at"] for r in reported if r.get("completed_at")]
-    if starts:
-        clock.started_at = datetime.fromisoformat(min(starts))
     by_source: dict[str, dict[str, int]] = {}
     for (source, _), outcome in outcomes.items():
         entry = by_source.setdefault(source, {"batches": 0, "records_processed": 0, "records_failed": 0})
