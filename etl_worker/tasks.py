@@ -63,7 +63,7 @@ def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], c
     record = phase_record(ctx, phase, PhaseStatus.FAILED, Clock(), task.request.hostname, {}, error, task.request.id)
     outcome: dict[str, Any] = {"run": halt(run, f"{phase} failed: {error}"), "records": [record]}
     if phase == ETLPhase.PUBLISH:
-        publish.finish(settings(), ctx, outcome["run"])
+        publish.finish(settings(), ctx, outcome)
     return outcome
 
 

@@ -20,11 +20,12 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from etl_worker.display import cell, printable
-from etl_worker.models import ACTIVE_STATUSES, ETLExecution
+from etl_worker.models import ACTIVE_STATUSES, PHASES, ETLExecution
 from etl_worker.settings import Settings
 
 ID_CHARS = 8
 STALLED_SECONDS = 10  # a run without a finished phase or batch for this long says what it waits for
+LISTENER_LAG_SECONDS = 5  # after a run ends, how long to wait for the records of its last phases
 _STATUS_COLOURS = {"success": "green", "partial_success": "yellow", "failed": "red"}
 
 
@@ -230,7 +231,8 @@ def follow(settings: Settings, execution_id: str, console: Console, log: Console
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))
     lines = log if log is not None and not console.is_terminal else None
-    told = 0
+    told: set[str] = set()
+    ended_at: float | None = None
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("running", total=None)
         last, moved = None, time.monotonic()
@@ -244,16 +246,20 @@ def follow(settings: Settings, execution_id: str, console: Console, log: Console
                 waiting = tracking.in_flight(conn, execution_id)[:1] if stalled else []
                 ended = tracking.finished_phases(conn, execution_id) if lines is not None else []
             if lines is not None:
-                for phase in ended[told:]:
-                    lines.print(_phase_line(phase), highlight=False, soft_wrap=True)
-                told = max(told, len(ended))
+                for phase in ended:
+                    if phase["phase"] not in told:
+                        lines.print(_phase_line(phase), highlight=False, soft_wrap=True)
+                        told.add(phase["phase"])
             rate = state["rows"] / max(time.monotonic() - started, 1e-6)
             description = f"{state['status']}: {state['phases']}/6 phases, {rate:,.0f} rows/s"
             if waiting:  # a run that has not moved for a while says what it waits for
                 description += f"; waiting for {in_flight(waiting[0])}"
             bar.update(task, total=state["planned"], completed=state["batches"], description=description)
             if state["status"] not in ACTIVE_STATUSES:
-                return
+                # The listener may still be writing the records of the last phases: give it a moment.
+                ended_at = ended_at or time.monotonic()
+                if lines is None or len(told) == len(PHASES) or time.monotonic() - ended_at > LISTENER_LAG_SECONDS:
+                    return
             time.sleep(0.2)
 
 

@@ -14,6 +14,7 @@ from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases.results import Clock, overall_status, phase_record, skipped
 from etl_worker.settings import Settings
+from etl_worker.tracking import records
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,19 @@ def publish(
             "run": run,
             "records": [phase_record(ctx, ETLPhase.PUBLISH, status, clock, worker, details, error, task_id)],
         }
-    finish(settings, ctx, run, publish_failed)
+    finish(settings, ctx, outcome, publish_failed)
     return outcome
 
 
-def finish(settings: Settings, ctx: dict[str, Any], run: dict[str, Any], publish_failed: bool = False) -> str:
-    """Write the execution's outcome (once: a finished execution is left as it is); returns the status."""
+def finish(settings: Settings, ctx: dict[str, Any], outcome: dict[str, Any], publish_failed: bool = False) -> str:
+    """Write the publish record and the execution's outcome in one transaction, so that a finished
+    execution is never read without its last phase (the listener writes the same record again, idempotently).
+    A finished execution is left as it is; returns the status."""
+    run = outcome["run"]
     status, error = overall_status(run, publish_failed)
     totals = run.get("totals") or {}
     with transaction(settings.database_url) as conn:
+        records.write(conn, outcome["records"])
         tracking.finish_execution(
             conn,
             ctx["execution_id"],

@@ -120,19 +120,23 @@ def _live_record(meta: dict[str, Any], status: str) -> tuple[str, dict[str, Any]
     }
 
 
+def write(conn: Connection, records: list[dict[str, Any]]) -> int:
+    """Write the phase and transformer records a task returned; returns how many. Idempotent."""
+    for record in records:
+        if record.get("kind") == "transformer":
+            tracking.upsert_transformer_run(conn, _row(record, _TRANSFORMER_COLUMNS))
+        else:
+            tracking.upsert_phase_run(conn, _row(record, _PHASE_COLUMNS))
+    return len(records)
+
+
 def record_meta(conn: Connection, meta: dict[str, Any]) -> int:
     """Write what one backend entry says; returns how many records it wrote. Idempotent."""
     name, state = meta.get("name"), meta.get("status")
     if name != TRANSFORM_TASK and name not in PHASE_TASKS:
         return 0
     if state == "SUCCESS" and isinstance(meta.get("result"), dict):
-        records = meta["result"].get("records", [])
-        for record in records:
-            if record.get("kind") == "transformer":
-                tracking.upsert_transformer_run(conn, _row(record, _TRANSFORMER_COLUMNS))
-            else:
-                tracking.upsert_phase_run(conn, _row(record, _PHASE_COLUMNS))
-        return len(records)
+        return write(conn, meta["result"].get("records", []))
     status = {"STARTED": PhaseStatus.RUNNING, "RETRY": PhaseStatus.RUNNING, "FAILURE": PhaseStatus.FAILED}.get(
         state or ""
     )
