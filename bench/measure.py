@@ -131,7 +131,7 @@ def pipeline(
     with workers(settings, count, args.work_dir / f"logs-{label}") as procs:
         runner = ETLOrchestrator(max_records_per_batch=args.batch, timeout_seconds=7200, settings=settings)
         started = time.perf_counter()
-        execution = runner.execute_extraction(extraction)
+        execution = runner.execute_extraction_sync(extraction)
         seconds = time.perf_counter() - started
         rss = {name: round(peak_rss_mb(proc.pid), 1) for name, proc in procs.procs.items()}
     assert execution.overall_status in ("success", "partial_success"), execution.error_summary
@@ -166,7 +166,7 @@ def tiny(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         for _ in range(args.tiny_runs + 1):
             extraction, _, _ = stage(settings, {s: tiny_dir / p.name for s, p in files.items()})
             started = time.perf_counter()
-            execution = runner.execute_extraction(extraction)
+            execution = runner.execute_extraction_sync(extraction)
             assert execution.overall_status == "success"
             times.append(time.perf_counter() - started)
             recorded.append(execution.duration_seconds or 0.0)

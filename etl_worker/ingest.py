@@ -52,11 +52,11 @@ class Staged:
         return self.account.records_staged
 
 
-def _extraction_id(extraction_id: str | None) -> str:
+def _extraction_id(extraction_id: str | uuid.UUID | None) -> str:
     if extraction_id is None:
         return str(uuid.uuid4())
     try:
-        return str(uuid.UUID(extraction_id))
+        return str(uuid.UUID(str(extraction_id)))
     except ValueError:
         raise ConfigurationError(f"extraction id {printable(extraction_id)!r} is not a UUID") from None
 
@@ -65,10 +65,12 @@ def ingest_file(
     settings: Settings,
     source_name: str,
     path: str | Path,
-    extraction_id: str | None = None,
+    extraction_id: str | uuid.UUID | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    create: bool = False,
 ) -> Staged:
-    """Stage ``path`` as ``source_name`` rows of an extraction (a new one unless given, which must exist).
+    """Stage ``path`` as ``source_name`` rows of an extraction: a new one unless given; a given one must
+    exist, unless ``create`` (a producer that names its new extraction, as with the seed's ``uuid4()``).
 
     Staging a source again into the same extraction replaces its rows, until the extraction is loaded.
     A file that cannot be read whole and as its source's export raises ``ExportError`` (file, line,
@@ -79,7 +81,7 @@ def ingest_file(
     name = str(path)
     if not path.is_file():
         raise ConfigurationError(f"cannot read {printable(name)}: {'a directory' if path.is_dir() else 'no such file'}")
-    new = extraction_id is None
+    new = extraction_id is None or create
     extraction_id = _extraction_id(extraction_id)
     try:
         with path.open("rb") as raw:

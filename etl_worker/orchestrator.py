@@ -2,72 +2,130 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from uuid import UUID
 
 from celery.exceptions import TimeoutError as CeleryTimeout
+from sqlalchemy import URL, Engine, make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
 
-from etl_worker import replay
+from etl_worker import replay, sources
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.deadlines import expire_overdue
-from etl_worker.errors import ConfigurationError, FatalError
+from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
 from etl_worker.models import TERMINAL_STATUSES, ETLExecution, TransformerType
 from etl_worker.pipeline import alert_signature, batch_tasks, execution_task_ids
+from etl_worker.rules import DataQualityValidator
 from etl_worker.settings import Settings
 from etl_worker.tasks import run_extraction
 from etl_worker.tracking import history
 from etl_worker.tracking.listener import Listener
 
+__all__ = ["DataQualityValidator", "ETLOrchestrator", "TransformerType", "database_url"]
+
 
 class ETLOrchestrator:
     """Runs extractions on the workers and answers questions about every run ever recorded.
 
-    ``transformers`` names the transformer types a run uses by default (a list, or a mapping whose keys
-    are the types); the transformers themselves live in the workers' source registry.
+    The seed's constructor, distributed:
+
+    - ``db``: where history is read (a SQLAlchemy ``Session``, ``AsyncSession``, ``Engine``,
+      ``AsyncEngine`` or URL; default: ``ETL_DATABASE_URL``). The workers keep their own connections,
+      from their settings: point both at the same database.
+    - ``transformers``: the sources a run uses by default, as a mapping from ``TransformerType`` (or a
+      source name) to a transformer, or a list of types. A transformer is None (the source's registered
+      adapter), a ``Source`` subclass, an instance of one (carried as its class) or a ``module:Class``
+      path: workers on other machines import it by name, so it must live in a module they can import.
+      ``None`` means every registered source; an empty mapping means none, and a run of none is refused.
+    - ``validator``: a ``DataQualityValidator`` naming the rules a run applies (default: every built-in
+      rule and every rule installed under the ``etl_worker.rules`` entry points).
+    - ``max_records_per_batch``, ``timeout_seconds``: None means from settings (``ETL_MAX_RECORDS_PER_BATCH``,
+      ``ETL_TIMEOUT_SECONDS``).
+
+    Every plug-in is checked when the orchestrator is made, and again by the worker that starts the run.
     """
 
     def __init__(
         self,
+        db: Any = None,
         transformers: Iterable[TransformerType | str] | Mapping[TransformerType | str, Any] | None = None,
-        max_records_per_batch: int = 1000,
-        timeout_seconds: int = 1800,
+        validator: DataQualityValidator | None = None,
+        max_records_per_batch: int | None = None,
+        timeout_seconds: int | None = None,
         settings: Settings | None = None,
     ) -> None:
         base = settings or Settings.from_env()
-        self.settings = base.with_overrides(
-            max_records_per_batch=max_records_per_batch, timeout_seconds=timeout_seconds
-        )
-        self.transformer_types = [str(t) for t in transformers] if transformers else None
+        overrides = {"max_records_per_batch": max_records_per_batch, "timeout_seconds": timeout_seconds}
+        base = base.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
+        self.settings = base.with_overrides(database_url=database_url(db)) if db is not None else base
+        self.transformers: dict[str, str | None] | None = None
+        if transformers is not None:
+            given = transformers.items() if isinstance(transformers, Mapping) else ((t, None) for t in transformers)
+            chosen = {str(k): v for k, v in given}
+            paths = sources.adapter_paths(chosen)
+            self.transformers = {k: paths.get(k) for k in chosen}
+        self.rules = None if validator is None else validator.names
 
     def start_extraction(
-        self, extraction_id: str, transformer_types: Iterable[TransformerType | str] | None = None
+        self, extraction_id: str | UUID, transformer_types: Iterable[TransformerType | str] | None = None
     ) -> str:
-        """Enqueue a run and return its execution id once a worker has started it."""
-        types = [str(t) for t in transformer_types] if transformer_types else self.transformer_types
-        return self._start(extraction_id, types, self.settings.max_records_per_batch)
+        """Enqueue a run and return its execution id once a worker has started it (or the id of the
+        active execution of the same extraction it joined)."""
+        chosen = self._sources(transformer_types)
+        adapters = {k: v for k, v in (self.transformers or {}).items() if v and (chosen is None or k in chosen)}
+        return self._start(str(extraction_id), chosen, self.settings.max_records_per_batch, adapters, self.rules)
+
+    def _sources(self, transformer_types: Iterable[TransformerType | str] | None) -> list[str] | None:
+        """The sources of one run (None: every registered one); a readable error for a choice the
+        orchestrator has no transformer for, or for a run of no source at all."""
+        if transformer_types is not None:
+            chosen = [str(t) for t in transformer_types]
+        elif self.transformers is not None:
+            chosen = list(self.transformers)
+        else:
+            return None
+        if not chosen:
+            raise ConfigurationError("no transformer to run: the orchestrator was given none (None means every source)")
+        for name in chosen:
+            sources.get_source(name)
+        missing = [t for t in chosen if self.transformers is not None and t not in self.transformers]
+        if missing:
+            raise ConfigurationError(
+                f"no transformer for {', '.join(missing)}: this orchestrator has {', '.join(self.transformers or [])}"
+            )
+        return chosen
 
     def replay(self, execution_id: str, from_phase: str | None = None) -> str:
         """Start a new execution of the same extraction at ``from_phase`` (default: the first phase that
         did not succeed), reusing the work of the phases before it; returns the new execution's id."""
         original = history.get_execution(self.settings, execution_id)
         if original is None:
-            raise ConfigurationError(f"execution {execution_id} does not exist")
+            raise NotFoundError(f"execution {execution_id} does not exist")
         with transaction(self.settings.database_url) as conn:
             sources, batch_size = tracking.execution_setup(conn, execution_id)
             plan = tracking.planned_batches(conn, execution_id)
             transformed = work.all_batches_done(conn, original.extraction_id, plan)
+            kept = tracking.pipeline(conn, execution_id).get("ctx", {})
         phase = from_phase or replay.default_phase(original, transformed)
         replay.check(original, phase, transformed)
         batch_size = batch_size or self.settings.max_records_per_batch
-        return self._start(original.extraction_id, sources, batch_size, execution_id, phase)
+        # The replay runs with the original's plug-ins, whatever this orchestrator was given.
+        return self._start(
+            original.extraction_id, sources, batch_size, kept.get("adapters"), kept.get("rules"), execution_id, phase
+        )
 
     def _start(
         self,
         extraction_id: str,
         transformer_types: list[str] | None,
         batch_size: int,
+        adapters: dict[str, str] | None = None,
+        rules: list[str] | None = None,
         replay_of: str | None = None,
         from_phase: str | None = None,
     ) -> str:
@@ -79,6 +137,8 @@ class ETLOrchestrator:
                 "timeout_seconds": self.settings.timeout_seconds,
                 "replay_of": replay_of,
                 "from_phase": from_phase,
+                "adapters": adapters or None,
+                "rules": rules,
             },
         )
         try:
@@ -91,15 +151,25 @@ class ETLOrchestrator:
 
     def wait(self, execution_id: str, poll_seconds: float = 0.25) -> ETLExecution:
         """Block until the execution has an outcome (or has passed its deadline), then return it."""
-        while True:
-            expire_overdue(self.settings.database_url)
-            with transaction(self.settings.database_url) as conn:
-                status = tracking.execution_status(conn, execution_id)
-            if status is None:
-                raise FatalError(f"execution {execution_id} does not exist")
-            if status in TERMINAL_STATUSES:
-                break
+        while not self._ended(execution_id):
             time.sleep(poll_seconds)
+        return self._recorded(execution_id)
+
+    async def wait_async(self, execution_id: str, poll_seconds: float = 0.25) -> ETLExecution:
+        """``wait`` for an event loop: the database is read in a thread, the loop never blocks."""
+        while not await asyncio.to_thread(self._ended, execution_id):
+            await asyncio.sleep(poll_seconds)
+        return await asyncio.to_thread(self._recorded, execution_id)
+
+    def _ended(self, execution_id: str) -> bool:
+        expire_overdue(self.settings.database_url)
+        with transaction(self.settings.database_url) as conn:
+            status = tracking.execution_status(conn, execution_id)
+        if status is None:
+            raise NotFoundError(f"execution {execution_id} does not exist")
+        return status in TERMINAL_STATUSES
+
+    def _recorded(self, execution_id: str) -> ETLExecution:
         # Phase and transformer records come from the result backend; take this execution's now
         # rather than depend on a listener being up.
         with transaction(self.settings.database_url) as conn:
@@ -107,13 +177,21 @@ class ETLOrchestrator:
         Listener(self.settings).reconcile_tasks(execution_task_ids(execution_id, canvas))
         execution = history.get_execution(self.settings, execution_id)
         if execution is None:  # pruned while it was waited for
-            raise FatalError(f"execution {execution_id} does not exist")
+            raise NotFoundError(f"execution {execution_id} does not exist")
         return execution
 
-    def execute_extraction(
-        self, extraction_id: str, transformer_types: Iterable[TransformerType | str] | None = None
+    async def execute_extraction(
+        self, extraction_id: str | UUID, transformer_types: Iterable[TransformerType | str] | None = None
     ) -> ETLExecution:
-        """Run the whole pipeline for one extraction and return its execution, as recorded."""
+        """Run the whole pipeline for one extraction and return its execution, as recorded (awaitable,
+        as in the seed; the workers run it, the event loop is never blocked)."""
+        execution_id = await asyncio.to_thread(self.start_extraction, extraction_id, transformer_types)
+        return await self.wait_async(execution_id)
+
+    def execute_extraction_sync(
+        self, extraction_id: str | UUID, transformer_types: Iterable[TransformerType | str] | None = None
+    ) -> ETLExecution:
+        """``execute_extraction`` for scripts without an event loop: blocks until the run has an outcome."""
         return self.wait(self.start_extraction(extraction_id, transformer_types))
 
     def cancel(self, execution_id: str) -> bool:
@@ -142,3 +220,26 @@ class ETLOrchestrator:
 
     def get_execution_summary(self) -> dict[str, Any]:
         return history.get_summary(self.settings)
+
+
+def database_url(db: Any) -> str:
+    """The URL the workers' driver (psycopg2) uses for the database ``db`` names: a URL, or a SQLAlchemy
+    engine or session (sync or async) bound to one."""
+    bind = getattr(db, "sync_session", db)  # an AsyncSession's own Session
+    if isinstance(bind, Session):
+        try:
+            bind = bind.get_bind()
+        except sa_exc.UnboundExecutionError:
+            raise ConfigurationError("db is a session bound to no engine") from None
+    bind = getattr(bind, "sync_engine", bind)  # an AsyncEngine's own Engine
+    url = bind.url if isinstance(bind, Engine) else bind
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except sa_exc.ArgumentError:
+            raise ConfigurationError("db is not a database URL") from None
+    if not isinstance(url, URL):
+        raise ConfigurationError(f"db must be a SQLAlchemy session, engine or URL, not {type(db).__name__}")
+    if url.get_backend_name() != "postgresql":
+        raise ConfigurationError(f"db must be a PostgreSQL database, not {url.get_backend_name()}")
+    return url.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)

@@ -83,15 +83,27 @@ def run_extraction(
     timeout_seconds: int | None = None,
     replay_of: str | None = None,
     from_phase: str | None = None,
+    adapters: dict[str, str] | None = None,
+    rules: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Create the execution record and start the pipeline; the execution id is this task's id.
+    """Create the execution record and start the pipeline. The result's ``execution_id`` names the
+    execution that runs: this task's id, or the active execution of the same extraction it joined.
 
-    With ``replay_of`` the run starts at ``from_phase`` and reuses that execution's earlier phases.
+    With ``replay_of`` the run starts at ``from_phase`` and reuses that execution's earlier phases;
+    ``adapters`` (source -> ``module:Class``) and ``rules`` (names or paths) are the run's plug-ins.
     """
     overrides = {"max_records_per_batch": max_records_per_batch, "timeout_seconds": timeout_seconds}
     run_settings = settings().with_overrides(**{k: v for k, v in overrides.items() if v})
     started = extract.start_execution(
-        run_settings, self.request.id, extraction_id, transformer_types, self.request.hostname, replay_of, from_phase
+        run_settings,
+        self.request.id,
+        extraction_id,
+        transformer_types,
+        self.request.hostname,
+        replay_of,
+        from_phase,
+        adapters,
+        rules,
     )
     if started.ctx is not None:
         build_pipeline(started.ctx, started.plan, started.start, started.rerun, started.carried).apply_async()

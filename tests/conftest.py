@@ -213,9 +213,7 @@ def _drop(engine: sa.Engine, name: str) -> None:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="module")
-def database_url(template_db: str, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh, migrated database for one test module."""
+def _fresh_database(template_db: str) -> Iterator[str]:
     name = f"etl_test_{RUN_ID}_{uuid.uuid4().hex[:6]}"
     engine = _admin()
     with engine.connect() as conn:
@@ -224,6 +222,18 @@ def database_url(template_db: str, request: pytest.FixtureRequest) -> Iterator[s
     yield url
     _dispose(url)
     _drop(engine, name)
+
+
+@pytest.fixture(scope="module")
+def database_url(template_db: str) -> Iterator[str]:
+    """A fresh, migrated database for one test module."""
+    yield from _fresh_database(template_db)
+
+
+@pytest.fixture
+def empty_database_url(template_db: str) -> Iterator[str]:
+    """A fresh, migrated database of one test's own, with no history at all."""
+    yield from _fresh_database(template_db)
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from etl_worker import replay
+from etl_worker import replay, rules
 from etl_worker.db import staging, tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, FatalError
 from etl_worker.models import PHASES, ETLPhase, ETLStatus, PhaseStatus, TransformerStatus
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, plan_batches, plan_merge_parts
 from etl_worker.settings import Settings
-from etl_worker.sources import REGISTRY, get_source
+from etl_worker.sources import REGISTRY, for_run, get_source
 from etl_worker.tracking import history
 
 log = logging.getLogger(__name__)
@@ -52,13 +52,15 @@ def start_execution(
     worker: str | None,
     replay_of: str | None = None,
     from_phase: str | None = None,
+    adapters: dict[str, str] | None = None,
+    rule_names: list[str] | None = None,
 ) -> Started:
     """Record the execution and plan its batches.
 
     Another active execution of the same extraction is joined, not doubled; an unknown or empty
-    extraction fails the execution with one clear message; a redelivered call for an execution that
-    already started does nothing. A replay (``replay_of``, ``from_phase``) reuses the phases of that
-    execution before ``from_phase``.
+    extraction, or a plug-in (``adapters`` per source, ``rule_names``) this worker cannot import, fails
+    the execution with one clear message; a redelivered call for an execution that already started does
+    nothing. A replay (``replay_of``, ``from_phase``) reuses the phases of that execution before ``from_phase``.
     """
     sources = sorted({get_source(t).name for t in transformer_types} if transformer_types else REGISTRY)
     with transaction(settings.database_url) as conn:
@@ -81,6 +83,7 @@ def start_execution(
         if status != "pending":
             return Started(execution_id, "already_started" if status == "running" else status)
         try:
+            _check_plugins(adapters, rule_names, worker)
             staging.extraction_state(conn, extraction_id)
             batches = plan_batches(staging.staging_counts(conn, extraction_id, sources), settings.max_records_per_batch)
             if not batches:
@@ -105,11 +108,23 @@ def start_execution(
             sum(b.row_hi - b.row_lo + 1 for b in started.plan), settings.max_records_per_batch
         ),
         "replay_of": replay_of,
+        "adapters": adapters or {},
+        "rules": rule_names,
         "reused": [p for p in PHASES if PHASES.index(p) < PHASES.index(started.start)],
     }
     if started.rerun == [] and started.start == ETLPhase.TRANSFORM:
         started.ctx["reused"].append(ETLPhase.TRANSFORM)
     return started
+
+
+def _check_plugins(adapters: dict[str, str] | None, rule_names: list[str] | None, worker: str | None) -> None:
+    """Every adapter and rule the run names imports here, on this worker."""
+    try:
+        for source, path in (adapters or {}).items():
+            for_run(source, {source: path})
+        rules.load_rules(rule_names)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{exc} (on worker {worker})") from None
 
 
 def _replay(

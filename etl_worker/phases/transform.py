@@ -17,7 +17,7 @@ from etl_worker.normalize import college_key, name_key, position_group, surname_
 from etl_worker.phases.resolve import block_bucket
 from etl_worker.phases.results import Batch, Clock
 from etl_worker.settings import Settings
-from etl_worker.sources import get_source
+from etl_worker.sources import for_run
 from etl_worker.sources.base import Transformed
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def transform(
     clock = Clock()
     extraction_id = ctx["extraction_id"]
     try:
-        source = get_source(batch.source)
+        source = for_run(batch.source, ctx.get("adapters"))
         with transaction(settings.database_url) as conn:
             rows: dict[str, list[dict[str, Any]]] = {}
             processed = failed = 0

@@ -7,17 +7,14 @@ the ledger. A FAIL halts the run before anything reaches the canonical tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from etl_worker import rules
 from etl_worker.db import quality, work
 from etl_worker.db.engine import transaction
-from etl_worker.db.schema import work_measurements, work_prospects
 from etl_worker.errors import RetriableError
 from etl_worker.models import ETLPhase, PhaseStatus, TransformerStatus
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, skipped, sources_ok, utcnow
@@ -26,233 +23,6 @@ from etl_worker.settings import Settings
 
 class BatchesPending(RetriableError):
     """Some planned batches have not reported yet; validate waits for them until the run's deadline."""
-
-
-@dataclass
-class Scope:
-    """What the rules measure (an extraction's work rows of some sources), with what several rules read
-    computed once: the volumes per source and every range check in one scan of the measurements."""
-
-    conn: Connection
-    extraction_id: str
-    sources: list[str]
-    _computed: dict[str, Any] = field(default_factory=dict)
-
-    def once(self, key: str, compute: Callable[[], Any]) -> Any:
-        if key not in self._computed:
-            self._computed[key] = compute()
-        return self._computed[key]
-
-    def volumes(self) -> dict[str, dict[str, int]]:
-        return self.once("volumes", lambda: quality.source_volumes(self.conn, self.extraction_id, self.sources))
-
-
-Measure = Callable[[Scope], dict[str, float]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A declarative data-quality rule: a measure per scope, with warn and fail thresholds.
-
-    ``higher_is_worse`` says which way the thresholds point (a rate of bad rows vs. a completeness);
-    a rule without a fail threshold can only warn.
-    """
-
-    name: str
-    warn: float
-    fail: float | None
-    higher_is_worse: bool
-    measure: Measure
-
-    def judge(self, value: float) -> str:
-        def worse(threshold: float) -> bool:
-            return value > threshold if self.higher_is_worse else value < threshold
-
-        if self.fail is not None and worse(self.fail):
-            return "fail"
-        return "warn" if worse(self.warn) else "pass"
-
-
-def _quarantine_rate(scope: Scope) -> dict[str, float]:
-    return {s: (v["quarantined"] / v["processed"] if v["processed"] else 0.0) for s, v in scope.volumes().items()}
-
-
-def _transformed_rows(scope: Scope) -> dict[str, float]:
-    return {"all": float(sum(v["succeeded"] for v in scope.volumes().values()))}
-
-
-def _unaccounted_rows(scope: Scope) -> dict[str, float]:
-    return quality.unaccounted_rows(scope.conn, scope.extraction_id, scope.sources)
-
-
-def _completeness(table: sa.Table, column: str, only: tuple[str, ...] | None = None) -> Measure:
-    def measure(scope: Scope) -> dict[str, float]:
-        wanted = [s for s in scope.sources if only is None or s in only]
-        return quality.completeness(scope.conn, scope.extraction_id, wanted, table, column) if wanted else {}
-
-    return measure
-
-
-def _range(field_name: str) -> Measure:
-    """The share of ``field_name`` values outside their position group's range (``_RANGES``), per group;
-    every range rule reads the one scan that checks them all."""
-
-    def measure(scope: Scope) -> dict[str, float]:
-        checked = scope.once(
-            "ranges",
-            lambda: quality.out_of_range_by_group(scope.conn, scope.extraction_id, scope.sources, _RANGES),
-        )
-        return dict(checked.get(field_name, {}))
-
-    return measure
-
-
-def _duplicate_ids(scope: Scope) -> dict[str, float]:
-    return quality.duplicate_id_share(scope.conn, scope.extraction_id, scope.sources)
-
-
-def _combine_weight_agreement(scope: Scope) -> dict[str, float]:
-    if not {"nfl", "pfr"} <= set(scope.sources):
-        return {}
-    share = quality.weight_disagreement(scope.conn, scope.extraction_id, "nfl", "pfr", tolerance=3.0)
-    return {} if share is None else {"nfl~pfr": share}
-
-
-def _volume_drop(scope: Scope) -> dict[str, float]:
-    return quality.volume_drop(scope.conn, scope.extraction_id, scope.sources)
-
-
-_CLASS_SOURCES = ("nfl", "pfr", "espn", "pff", "yahoo")  # every source but the college seasons
-_COMBINE = ("nfl", "pfr")
-_WEIGHT = {
-    None: (150.0, 400.0),
-    "QB": (185.0, 275.0),
-    "RB": (165.0, 270.0),
-    "WR": (150.0, 250.0),
-    "TE": (215.0, 295.0),
-    "OL": (265.0, 385.0),
-    "DL": (240.0, 375.0),
-    "EDGE": (215.0, 310.0),
-    "LB": (195.0, 280.0),
-    "DB": (160.0, 240.0),
-}
-_FORTY = {None: (4.2, 5.9), "OL": (4.6, 6.0), "DL": (4.4, 5.9)}
-_SHUTTLE = {None: (3.6, 5.2), "OL": (4.3, 5.7), "DL": (4.0, 5.5)}
-_THREE_CONE = {None: (6.2, 8.7), "OL": (7.0, 9.2), "DL": (6.7, 9.0)}
-# Plausible range of each measurement per position group (None: every other group).
-_RANGES: dict[str, dict[str | None, tuple[float, float]]] = {
-    "height_in": {None: (64, 84)},
-    "weight_lb": _WEIGHT,
-    "forty": _FORTY,
-    "bench": {None: (3, 50)},
-    "vertical": {None: (17, 48)},
-    "broad": {None: (80, 150)},
-    "three_cone": _THREE_CONE,
-    "shuttle": _SHUTTLE,
-    "arm_in": {None: (27.0, 37.5)},
-    "hand_in": {None: (7.0, 11.75)},
-}
-
-RULES: tuple[Rule, ...] = (
-    Rule("rows_transformed", warn=1, fail=1, higher_is_worse=False, measure=_transformed_rows),
-    # Every record staged from a file is transformed or quarantined, none lost between the steps.
-    Rule("row_accounting", warn=0, fail=0, higher_is_worse=True, measure=_unaccounted_rows),
-    Rule("quarantine_rate", warn=0.05, fail=0.5, higher_is_worse=True, measure=_quarantine_rate),
-    Rule(
-        "position_completeness",
-        warn=0.95,
-        fail=0.5,
-        higher_is_worse=False,
-        measure=_completeness(work_prospects, "position", _CLASS_SOURCES),
-    ),
-    Rule(
-        "college_completeness",
-        warn=0.95,
-        fail=0.5,
-        higher_is_worse=False,
-        measure=_completeness(work_prospects, "college"),
-    ),
-    Rule(
-        "draft_year_completeness",
-        warn=0.99,
-        fail=0.9,
-        higher_is_worse=False,
-        measure=_completeness(work_prospects, "draft_year", _CLASS_SOURCES),
-    ),
-    Rule(
-        "height_completeness",
-        warn=0.9,
-        fail=0.5,
-        higher_is_worse=False,
-        measure=_completeness(work_measurements, "height_in", _COMBINE),
-    ),
-    Rule(
-        "weight_completeness",
-        warn=0.9,
-        fail=0.5,
-        higher_is_worse=False,
-        measure=_completeness(work_measurements, "weight_lb", _COMBINE),
-    ),
-    Rule("source_id_uniqueness", warn=0.0, fail=0.02, higher_is_worse=True, measure=_duplicate_ids),
-    Rule("height_range", warn=0.01, fail=0.1, higher_is_worse=True, measure=_range("height_in")),
-    Rule("weight_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("weight_lb")),
-    Rule("forty_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("forty")),
-    Rule("bench_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("bench")),
-    Rule("vertical_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("vertical")),
-    Rule("broad_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("broad")),
-    Rule("three_cone_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("three_cone")),
-    Rule("shuttle_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("shuttle")),
-    Rule("arm_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("arm_in")),
-    Rule("hand_range", warn=0.02, fail=0.2, higher_is_worse=True, measure=_range("hand_in")),
-    # The same person's combine weight from NFL.com and PFR within 3 lb.
-    Rule("combine_weight_agreement", warn=0.03, fail=0.15, higher_is_worse=True, measure=_combine_weight_agreement),
-    # A smaller export than last time is worth a look; whether it is wrong depends on what was exported
-    # (one class after a backfill is fine), so it warns and never fails.
-    Rule("volume_drop", warn=0.5, fail=None, higher_is_worse=True, measure=_volume_drop),
-)
-
-
-def run_rules(
-    conn: Connection, extraction_id: str, sources: list[str], failed_sources: list[str]
-) -> list[dict[str, Any]]:
-    """Every rule's verdict per scope, plus one for the sources whose transformer failed."""
-    metrics = []
-    share_failed = len(failed_sources) / (len(sources) + len(failed_sources)) if failed_sources else 0.0
-    metrics.append(
-        {
-            "rule": "transformer_failures",
-            "scope": "all",
-            "value": share_failed,
-            "warn_threshold": 0.0,
-            "fail_threshold": 0.999,
-            "status": "fail" if share_failed >= 1 else ("warn" if share_failed > 0 else "pass"),
-            "message": f"failed: {', '.join(failed_sources)}" if failed_sources else None,
-        }
-    )
-    measured = Scope(conn, extraction_id, sources)
-    for rule in RULES:
-        for scope, value in sorted(rule.measure(measured).items()):
-            metrics.append(
-                {
-                    "rule": rule.name,
-                    "scope": scope,
-                    "value": value,
-                    "warn_threshold": rule.warn,
-                    "fail_threshold": rule.fail,
-                    "status": rule.judge(value),
-                    "message": None,
-                }
-            )
-    return metrics
-
-
-def verdict(metrics: list[dict[str, Any]]) -> tuple[str, float]:
-    """The seed's overall status (PASS / PASS_WITH_WARNINGS / FAIL) and the pass rate 0-100."""
-    statuses = [m["status"] for m in metrics]
-    score = round(100.0 * statuses.count("pass") / len(statuses), 1) if statuses else 100.0
-    if "fail" in statuses:
-        return "FAIL", score
-    return ("PASS_WITH_WARNINGS" if "warn" in statuses else "PASS"), score
 
 
 def collect_batches(
@@ -350,9 +120,9 @@ def validate(
             )
             return {"run": run, "records": [record]}
         ok = sources_ok(ctx, run)
-        metrics = run_rules(conn, ctx["extraction_id"], ok, failed)
+        metrics = rules.run_rules(conn, ctx["extraction_id"], ok, failed, rules.load_rules(ctx.get("rules")))
         quality.store_metrics(conn, ctx["execution_id"], ctx["extraction_id"], metrics)
-    status, score = verdict(metrics)
+    status, score = rules.verdict(metrics)
     run["quality_score"] = score
     details: dict[str, Any] = {
         "overall_status": status,

@@ -61,7 +61,7 @@ def test_flower_shows_workers_and_tasks_with_credentials_only(settings, flower):
 
     assert get(f"{flower}/api/workers", auth=None)[0] == 401
     assert get(f"{flower}/api/workers", auth="ops:wrong")[0] == 401
-    execution = ETLOrchestrator(settings=settings).execute_extraction(stage_fixtures(settings, ("yahoo",)))
+    execution = ETLOrchestrator(settings=settings).execute_extraction_sync(stage_fixtures(settings, ("yahoo",)))
     assert execution.overall_status == "success"
 
     def workers() -> dict:

@@ -30,7 +30,7 @@ def _scalar(settings, sql: str, **params):  # type: ignore[no-untyped-def]
 
 def test_clean_run_is_success_with_rows_in_every_canonical_table(settings, orchestrator):  # type: ignore[no-untyped-def]
     extraction_id = stage_fixtures(settings)
-    execution = orchestrator.execute_extraction(extraction_id)
+    execution = orchestrator.execute_extraction_sync(extraction_id)
 
     assert execution.overall_status == "success", execution.error_summary
     assert [p.phase for p in execution.phases] == ["extract", "transform", "validate", "merge", "load", "publish"]
@@ -74,7 +74,7 @@ def test_one_failing_transformer_gives_partial_success_and_loads_the_others(sett
             {"x": extraction_id},
         )
     engine.dispose()
-    execution = orchestrator.execute_extraction(extraction_id)
+    execution = orchestrator.execute_extraction_sync(extraction_id)
 
     assert execution.overall_status == "partial_success"
     assert "pff" in (execution.error_summary or "")
@@ -98,7 +98,7 @@ def test_validation_fail_leaves_canonical_tables_untouched(settings, orchestrato
     lines = (FIXTURES / "nfl.csv").read_text().splitlines()
     bad.write_text("\n".join([lines[0], *("not-a-year" + line[4:] for line in lines[1:])]) + "\n")
     extraction_id = ingest_file(settings, "nfl", bad).extraction_id
-    execution = orchestrator.execute_extraction(extraction_id)
+    execution = orchestrator.execute_extraction_sync(extraction_id)
 
     assert execution.overall_status == "failed"
     assert "data quality FAIL" in (execution.error_summary or "")
@@ -120,9 +120,9 @@ def test_validation_fail_leaves_canonical_tables_untouched(settings, orchestrato
 
 def test_running_the_same_extraction_twice_leaves_canonical_tables_identical(settings, orchestrator):  # type: ignore[no-untyped-def]
     extraction_id = stage_fixtures(settings)
-    first = orchestrator.execute_extraction(extraction_id)
+    first = orchestrator.execute_extraction_sync(extraction_id)
     after_first = canonical_snapshot(settings.database_url)
-    second = orchestrator.execute_extraction(extraction_id)
+    second = orchestrator.execute_extraction_sync(extraction_id)
 
     assert first.overall_status == second.overall_status == "success"
     assert canonical_snapshot(settings.database_url) == after_first
@@ -174,7 +174,7 @@ def test_listener_restarted_mid_run_still_ends_with_complete_records(settings, o
 def test_execute_extraction_returns_complete_records_without_a_listener(settings, orchestrator, stack):  # type: ignore[no-untyped-def]
     stack.stop("listener")
     try:
-        execution = orchestrator.execute_extraction(stage_fixtures(settings))
+        execution = orchestrator.execute_extraction_sync(stage_fixtures(settings))
     finally:
         stack.start("listener", "listener")
     assert execution.overall_status == "success"

@@ -68,7 +68,7 @@ def loaded(settings, stack, tmp_path_factory):  # type: ignore[no-untyped-def]
     for source in FILES:
         extraction_id = ingest_file(settings, source, _slice(tmp, source), extraction_id).extraction_id
     orchestrator = ETLOrchestrator(max_records_per_batch=500, timeout_seconds=300, settings=settings)
-    execution = orchestrator.execute_extraction(extraction_id)
+    execution = orchestrator.execute_extraction_sync(extraction_id)
     engine = sa.create_engine(settings.database_url)
     yield execution, engine, orchestrator, tmp
     engine.dispose()
@@ -144,7 +144,7 @@ def test_odell_beckham_spellings_are_one_person(loaded, settings):  # type: igno
     """'Odell Beckham, Jr.' (PFR) and 'Odell Beckham Jr.' (NFL.com), 2014 class, staged as their own extraction."""
     _, engine, orchestrator, tmp = loaded
     extraction_id = _stage(settings, tmp, {"nfl": 2014, "pfr": 2014}, lambda r: "Beckham" in str(r))
-    assert orchestrator.execute_extraction(extraction_id).overall_status == "success"
+    assert orchestrator.execute_extraction_sync(extraction_id).overall_status == "success"
     found = rows(engine, "SELECT full_name, source_ids FROM prospect_core WHERE name_key = 'odell beckham'")
     assert len(found) == 1 and {"nfl", "pfr"} <= set(found[0][1])
 
@@ -153,7 +153,7 @@ def test_a_second_extraction_with_an_overlapping_class_updates_the_same_prospect
     _, engine, orchestrator, tmp = loaded
     before = rows(engine, "SELECT count(*) FROM prospect_core")[0][0]
     extraction_id = _stage(settings, tmp, {"nfl": 2020, "pfr": 2020, "espn": 2020}, lambda r: True)
-    execution = orchestrator.execute_extraction(extraction_id)
+    execution = orchestrator.execute_extraction_sync(extraction_id)
     assert execution.overall_status == "success"
     assert execution.total_prospects_loaded > 300
     assert rows(engine, "SELECT count(*) FROM prospect_core")[0][0] == before

@@ -29,7 +29,7 @@ FLAGS = [
 def report(settings, stack, tmp_path_factory):  # type: ignore[no-untyped-def]
     from etl_worker.orchestrator import ETLOrchestrator
 
-    execution = ETLOrchestrator(max_records_per_batch=10, settings=settings).execute_extraction(
+    execution = ETLOrchestrator(max_records_per_batch=10, settings=settings).execute_extraction_sync(
         stage_fixtures(settings)
     )
     path = tmp_path_factory.mktemp("report") / "report.html"

@@ -152,7 +152,7 @@ def baseline(template_db, redis_url, tmp_path_factory):  # type: ignore[no-untyp
     try:
         execution = ETLOrchestrator(
             max_records_per_batch=10, timeout_seconds=120, settings=settings
-        ).execute_extraction(stage_fixtures(settings))
+        ).execute_extraction_sync(stage_fixtures(settings))
         assert execution.overall_status == "success"
         return canonical_snapshot(url)
     finally:

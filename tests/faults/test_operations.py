@@ -48,18 +48,18 @@ def test_alerts_reach_a_real_webhook_once_per_rule_and_the_log(scenario, tmp_pat
     from etl_worker.ingest import ingest_file
 
     runner = orchestrator(scenario)
-    quick = [runner.execute_extraction(stage_fixtures(scenario.settings, ("pff",))) for _ in range(3)]
+    quick = [runner.execute_extraction_sync(stage_fixtures(scenario.settings, ("pff",))) for _ in range(3)]
     assert all(e.overall_status == "success" for e in quick)
 
     scenario.arm("transform_hang", "3")  # one batch sleeps 3 s: far slower than the runs before it
-    slow = runner.execute_extraction(stage_fixtures(scenario.settings, ("pff",)))
+    slow = runner.execute_extraction_sync(stage_fixtures(scenario.settings, ("pff",)))
     assert slow.overall_status == "success"
 
     extraction = ingest_file(scenario.settings, "pff", _short_pff(tmp_path, 3)).extraction_id  # 10 rows -> 3
-    shrunk = runner.execute_extraction(extraction)
+    shrunk = runner.execute_extraction_sync(extraction)
 
     scenario.arm("transform_retriable_error", "nfl")
-    partial = runner.execute_extraction(stage_fixtures(scenario.settings, ("pff", "nfl")))
+    partial = runner.execute_extraction_sync(stage_fixtures(scenario.settings, ("pff", "nfl")))
     assert partial.overall_status == "partial_success"
 
     (scenario.faults / "victim.pid").unlink()
@@ -118,7 +118,7 @@ def test_replay_from_validate_reuses_the_transform_work_and_ends_like_a_clean_ru
 
     scenario.arm("validate_error", "injected: a broken rule")
     runner = orchestrator(scenario)
-    failed = runner.execute_extraction(stage_fixtures(scenario.settings))
+    failed = runner.execute_extraction_sync(stage_fixtures(scenario.settings))
     assert failed.overall_status == "failed" and "injected: a broken rule" in failed.error_summary
     assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
     transformed = _ledger(scenario)
@@ -158,7 +158,7 @@ def test_replay_after_a_partial_success_reruns_only_the_failed_source(scenario, 
 
     scenario.arm("transform_retriable_error", "nfl")
     runner = orchestrator(scenario)
-    partial = runner.execute_extraction(stage_fixtures(scenario.settings))
+    partial = runner.execute_extraction_sync(stage_fixtures(scenario.settings))
     assert partial.overall_status == "partial_success"
     assert canonical_snapshot(scenario.settings.database_url) != baseline  # no NFL combine rows yet
 
@@ -184,7 +184,7 @@ def test_beat_runs_a_staged_extraction_once_and_prunes_old_history_into_rollups(
     from etl_worker.tracking.history import get_execution, get_summary
 
     runner = orchestrator(scenario)
-    done = [runner.execute_extraction(stage_fixtures(scenario.settings, ("pff",))) for _ in range(3)]
+    done = [runner.execute_extraction_sync(stage_fixtures(scenario.settings, ("pff",))) for _ in range(3)]
     old = [e.execution_id for e in done[:2]]
     moved = scenario.scalar(
         "WITH m AS (UPDATE etl_executions SET started_at = started_at - interval '100 days', "

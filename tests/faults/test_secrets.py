@@ -99,7 +99,7 @@ def test_a_canary_secret_in_every_url_setting_appears_nowhere(canary_stack, tmp_
     wait_for(lambda: "Connected to redis" in procs.log("flower"), 60, "Flower to follow the events")
     orchestrator = ETLOrchestrator(max_records_per_batch=10, timeout_seconds=120, settings=settings)
 
-    ok = orchestrator.execute_extraction(stage_fixtures(settings, ("yahoo", "pff")))
+    ok = orchestrator.execute_extraction_sync(stage_fixtures(settings, ("yahoo", "pff")))
     assert ok.overall_status == "success"
 
     bad = tmp_path / "nfl_bad.csv"
@@ -107,12 +107,12 @@ def test_a_canary_secret_in_every_url_setting_appears_nowhere(canary_stack, tmp_
     bad.write_text("\n".join([lines[0], *("not-a-year" + line[4:] for line in lines[1:])]) + "\n")
     from etl_worker.ingest import ingest_file
 
-    failed_rules = orchestrator.execute_extraction(ingest_file(settings, "nfl", bad).extraction_id)
+    failed_rules = orchestrator.execute_extraction_sync(ingest_file(settings, "nfl", bad).extraction_id)
     assert failed_rules.overall_status == "failed"
 
     # A library that echoes its connection string into its error, inside a phase.
     (faults / "validate_error").write_text(f"could not connect to {settings.database_url} via {settings.broker_url}")
-    crashed = orchestrator.execute_extraction(stage_fixtures(settings, ("yahoo",)))
+    crashed = orchestrator.execute_extraction_sync(stage_fixtures(settings, ("yahoo",)))
     (faults / "validate_error").unlink()
     assert crashed.overall_status == "failed" and "***" in (crashed.error_summary or "")
 

@@ -67,7 +67,7 @@ def test_a_pool_child_killed_mid_transform_is_redelivered_and_loses_nothing(scen
 def test_a_crash_after_the_load_commit_is_a_no_op_when_redelivered(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     scenario.arm("load_exit_after_commit")
     started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
     with capsys.disabled():
         print(
             f"\n[fault 5] crash after load COMMIT, before ack: {execution.overall_status} "
@@ -84,7 +84,7 @@ def test_a_crash_after_the_load_commit_is_a_no_op_when_redelivered(scenario, bas
 def test_a_task_past_its_hard_time_limit_fails_the_run_instead_of_hanging(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     scenario.arm("transform_hang", "60")
     started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
     elapsed = time.monotonic() - started
     with capsys.disabled():
         print(
@@ -117,7 +117,7 @@ def test_a_pickled_message_is_refused(scenario):  # type: ignore[no-untyped-def]
     pickled = stage_fixtures(scenario.settings, ("yahoo",))
     app.send_task("etl.run_extraction", args=[pickled], serializer="pickle")
     clean = stage_fixtures(scenario.settings, ("pff",))
-    orchestrator(scenario).execute_extraction(clean)  # queued after the pickled one, so that one was seen
+    orchestrator(scenario).execute_extraction_sync(clean)  # queued after the pickled one, so that one was seen
     wait_for(
         lambda: "Refusing to deserialize untrusted content" in scenario.procs.log("w1") + scenario.procs.log("w2"),
         10,
@@ -130,7 +130,7 @@ def test_a_poison_load_is_given_up_after_bounded_deliveries_and_other_runs_go_on
     poisoned = stage_fixtures(scenario.settings, ("yahoo",))
     scenario.arm("load_poison", poisoned)
     started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction(poisoned)
+    execution = orchestrator(scenario).execute_extraction_sync(poisoned)
     elapsed = time.monotonic() - started
     with capsys.disabled():
         print(f"\n[fault 13] poison load: {execution.overall_status} after {elapsed:.1f} s: {execution.error_summary}")
@@ -144,7 +144,7 @@ def test_a_poison_load_is_given_up_after_bounded_deliveries_and_other_runs_go_on
     )
     assert deliveries == 4  # three that died, one that refused to run
     assert scenario.scalar("SELECT count(*) FROM prospect_core") == 0
-    healthy = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings, ("pff",)))
+    healthy = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings, ("pff",)))
     assert healthy.overall_status == "success"
 
 
@@ -350,7 +350,7 @@ def test_a_batch_delivered_twice_while_running_is_harmless(scenario, baseline, c
     timeout shorter than a task's time limit, so here the second copy is published by the task itself)."""
     scenario.arm("transform_duplicate")
     started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
     duplicated = (scenario.faults / "duplicated").read_text()
     with capsys.disabled():
         print(f"\n[fault 3] a batch delivered twice: {execution.overall_status} in {time.monotonic() - started:.1f} s")
@@ -423,7 +423,7 @@ def test_cancel_mid_transform_stops_every_task_of_the_run(scenario, capsys):  # 
     with capsys.disabled():
         print(f"\n[cancel] run cancelled mid-transform: {execution.overall_status} ({execution.error_summary})")
     assert (
-        orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings, ("pff",))).overall_status
+        orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings, ("pff",))).overall_status
         == "success"
     )
 
@@ -503,7 +503,7 @@ def test_redis_restarted_mid_run_workers_reconnect_and_the_run_completes(templat
 def test_two_copies_of_one_load_at_the_same_time_write_once_without_deadlock(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     scenario.arm("load_duplicate")
     started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
     with capsys.disabled():
         print(
             f"\n[fault 6] two copies of the load at once: {execution.overall_status} "
@@ -519,7 +519,7 @@ def test_two_copies_of_one_load_at_the_same_time_write_once_without_deadlock(sce
 def test_a_transformer_failing_on_every_try_gives_partial_success_and_leaves_canonical_alone(scenario, capsys):  # type: ignore[no-untyped-def]
     scenario.arm("transform_retriable_error", "pff")
     started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction(stage_fixtures(scenario.settings))
+    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
     with capsys.disabled():
         print(
             f"\n[fault 7] pff failing on every try: {execution.overall_status} in {time.monotonic() - started:.1f} s: "

@@ -16,7 +16,7 @@ from etl_worker.exportfile import ExportError
 from etl_worker.ingest import ingest_file
 from etl_worker.phases import transform
 from etl_worker.phases.results import Batch
-from etl_worker.phases.validate import run_rules
+from etl_worker.rules import run_rules
 from tests.helpers import etl, record_execution
 
 PACKAGED_CFR = Path(__file__).parents[2] / "etl_worker" / "data" / "cfr_seasons_2018_2019.csv"

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from etl_worker import rules
 from etl_worker.db.engine import transaction
 from etl_worker.ingest import ingest_file
-from etl_worker.phases import transform, validate
+from etl_worker.phases import transform
 from etl_worker.phases.results import Batch
 
 
@@ -17,7 +18,7 @@ def test_every_range_rule_matches_a_plain_count_per_position_group(settings):
     staged = ingest_file(settings, "nfl", Path(__file__).parents[1] / "fixtures" / "nfl.csv")
     ctx = {"execution_id": str(uuid.uuid4()), "extraction_id": staged.extraction_id}
     assert transform.transform(settings, ctx, Batch("nfl", 0, 1, staged.rows), "test", None)["status"] == "success"
-    fields = ", ".join(f"m.{f}" for f in validate._RANGES)
+    fields = ", ".join(f"m.{f}" for f in rules._RANGES)
     with transaction(settings.database_url) as conn:
         # An offensive lineman of 500 lb and a 3.1 s forty: out of range in their groups.
         conn.execute(
@@ -35,10 +36,10 @@ def test_every_range_rule_matches_a_plain_count_per_position_group(settings):
             ),
             {"x": staged.extraction_id},
         ).all()
-        metrics = validate.run_rules(conn, staged.extraction_id, ["nfl"], [])
+        metrics = rules.run_rules(conn, staged.extraction_id, ["nfl"], [])
 
     expected: dict[tuple[str, str], float] = {}
-    for name, ranges in validate._RANGES.items():
+    for name, ranges in rules._RANGES.items():
         by_group: dict[str, list[bool]] = {}
         for row in rows:
             value = row._mapping[name]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from etl_worker.phases.validate import RULES, Rule, verdict
+from etl_worker.rules import RULES, Rule, verdict
 
 
 def test_rule_thresholds_point_the_right_way():
