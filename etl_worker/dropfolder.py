@@ -22,7 +22,7 @@ from etl_worker.ingest import ingest_file, sha256_of
 from etl_worker.pipeline import run_signature
 from etl_worker.redact import redact_text
 from etl_worker.settings import Settings
-from etl_worker.sources import REGISTRY
+from etl_worker.sources import registry
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 def source_for(filename: str) -> str | None:
     """The source a file name starts with (``pff``, ``pff_2021.csv``, ``pff-grades.csv``), if any."""
     name = filename.lower()
-    for source in REGISTRY:
+    for source in registry():
         if name == source or any(name.startswith(source + sep) for sep in "_-. "):
             return source
     return None
@@ -87,7 +87,7 @@ class DropFolder:
         except OSError as exc:
             return Outcome(path, "skipped", f"could not be read: {exc.strerror or exc}")
         source = source_for(path.name)
-        unknown = f"no source in the file name: start it with one of {', '.join(REGISTRY)}"
+        unknown = f"no source in the file name: start it with one of {', '.join(registry())}"
         try:
             with transaction(self.settings.database_url) as conn:
                 if source is None:

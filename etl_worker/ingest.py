@@ -111,6 +111,7 @@ def ingest_file(
                     ) from None
                 if state == "loaded":
                     raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
+                staging.ensure_staging_table(conn, source.name)
                 staging.replace_staging(conn, source.name, extraction_id, records())
                 if stopped:
                     raise stopped[0]  # rolls the transaction back: nothing of the file is staged

@@ -20,6 +20,7 @@ from etl_worker import plugins
 from etl_worker.db import quality
 from etl_worker.db.schema import work_measurements, work_prospects
 from etl_worker.errors import ConfigurationError
+from etl_worker.sources import Source, get_source
 
 ENTRY_POINTS = "etl_worker.rules"
 
@@ -81,13 +82,22 @@ def _unaccounted_rows(scope: Scope) -> dict[str, float]:
     return quality.unaccounted_rows(scope.conn, scope.extraction_id, scope.sources)
 
 
-def _completeness(table: sa.Table, column: str, only: tuple[str, ...] | None = None) -> Measure:
+def _class_source(source: Source) -> bool:
+    """Its records name a draft class (every source but the college seasons)."""
+    return not source.seasons
+
+
+def _combine_source(source: Source) -> bool:
+    return source.measures
+
+
+def _completeness(table: sa.Table, column: str, only: Callable[[Source], bool] | None = None) -> Measure:
     def measure(scope: Scope) -> dict[str, float]:
-        wanted = [s for s in scope.sources if only is None or s in only]
+        wanted = [s for s in scope.sources if only is None or only(get_source(s))]
         if not wanted:
             return {}
         return scope.once(
-            f"completeness.{table.name}.{column}.{only}",
+            f"completeness.{table.name}.{column}.{only.__name__ if only else 'all'}",
             lambda: quality.completeness(scope.conn, scope.extraction_id, wanted, table, column),
         )
 
@@ -109,7 +119,7 @@ def _overall_completeness(scope: Scope) -> dict[str, float]:
     shares = [
         share
         for column in _IDENTITY_FIELDS
-        for share in _completeness(work_prospects, column, None if column == "college" else _CLASS_SOURCES)(
+        for share in _completeness(work_prospects, column, None if column == "college" else _class_source)(
             scope
         ).values()
     ]
@@ -145,8 +155,6 @@ def _volume_drop(scope: Scope) -> dict[str, float]:
     return quality.volume_drop(scope.conn, scope.extraction_id, scope.sources)
 
 
-_CLASS_SOURCES = ("nfl", "pfr", "espn", "pff", "yahoo")  # every source but the college seasons
-_COMBINE = ("nfl", "pfr")
 _WEIGHT = {
     None: (150.0, 400.0),
     "QB": (185.0, 275.0),
@@ -182,7 +190,7 @@ def _completeness_rule(
     table: sa.Table,
     warn: float,
     fail: float,
-    only: tuple[str, ...] | None = None,
+    only: Callable[[Source], bool] | None = None,
     name: str | None = None,
 ) -> Rule:
     """``{name}_completeness``: the share of ``column`` filled, per source (of ``only``, if given)."""
@@ -196,11 +204,11 @@ RULES: tuple[Rule, ...] = (
     # Every record staged from a file is transformed or quarantined, none lost between the steps.
     Rule("row_accounting", warn=0, fail=0, higher_is_worse=True, measure=_unaccounted_rows),
     Rule("quarantine_rate", warn=0.05, fail=0.5, higher_is_worse=True, measure=_quarantine_rate),
-    _completeness_rule("position", work_prospects, 0.95, 0.5, _CLASS_SOURCES),
+    _completeness_rule("position", work_prospects, 0.95, 0.5, _class_source),
     _completeness_rule("college", work_prospects, 0.95, 0.5),
-    _completeness_rule("draft_year", work_prospects, 0.99, 0.9, _CLASS_SOURCES),
-    _completeness_rule("height_in", work_measurements, 0.9, 0.5, _COMBINE, name="height"),
-    _completeness_rule("weight_lb", work_measurements, 0.9, 0.5, _COMBINE, name="weight"),
+    _completeness_rule("draft_year", work_prospects, 0.99, 0.9, _class_source),
+    _completeness_rule("height_in", work_measurements, 0.9, 0.5, _combine_source, name="height"),
+    _completeness_rule("weight_lb", work_measurements, 0.9, 0.5, _combine_source, name="weight"),
     # The seed's two overall figures, beside the finer rules above.
     Rule("completeness", warn=0.95, fail=0.5, higher_is_worse=False, measure=_overall_completeness),
     Rule("error_rate", warn=0.05, fail=0.5, higher_is_worse=True, measure=_error_rate),

@@ -97,3 +97,13 @@ def canonical_snapshot(database_url: str) -> dict[str, tuple[int, str]]:
             }
     finally:
         engine.dispose()
+
+
+def scalar(settings: Any, sql: str, **params: Any) -> Any:
+    """One value read from the settings' database."""
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar_one()
+    finally:
+        engine.dispose()

@@ -9,8 +9,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from etl_worker.db.engine import check_reachable, get_engine
+from etl_worker.db import staging
+from etl_worker.db.engine import check_reachable, get_engine, transaction
 from etl_worker.errors import ConfigurationError
+from etl_worker.sources import registry
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,6 +28,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database's schema up to ``revision``."""
     check_reachable(database_url)
     command.upgrade(alembic_config(database_url), revision)
+    if revision == "head":  # and the staging tables of the plug-in sources installed here
+        with transaction(database_url) as conn:
+            for source in registry():
+                staging.ensure_staging_table(conn, source)
 
 
 def downgrade(database_url: str, revision: str) -> None:

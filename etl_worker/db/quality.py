@@ -11,10 +11,10 @@ from sqlalchemy.engine import Connection
 
 from etl_worker.db.schema import (
     MEASUREMENT_FIELDS,
-    STAGING_TABLES,
     extraction_files,
     quality_metrics,
     quarantined_records,
+    staging_table,
     transform_batches,
     work_measurements,
     work_prospects,
@@ -58,7 +58,7 @@ def unaccounted_rows(conn: Connection, extraction_id: str, sources: Iterable[str
     """
     result = {}
     for source in sources:
-        table = STAGING_TABLES[source].name
+        table = staging_table(source).name
         from_file, staged, accounted = conn.execute(
             sa.text(sql.format(staging=table)), {"x": extraction_id, "source": source}
         ).one()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -50,17 +52,37 @@ extraction_files = sa.Table(
 )
 
 
-def _staging(source: str) -> sa.Table:
+def _staging(source: str, meta: sa.MetaData) -> sa.Table:
     return sa.Table(
         f"{source}_staging",
-        metadata,
-        sa.Column("extraction_id", UUID, sa.ForeignKey("extractions.extraction_id"), primary_key=True),
+        meta,
+        sa.Column("extraction_id", UUID, sa.ForeignKey(extractions.c.extraction_id), primary_key=True),
         sa.Column("row_number", sa.Integer, primary_key=True),
         sa.Column("record", JSONB, nullable=False),
     )
 
 
-STAGING_TABLES: dict[str, sa.Table] = {s: _staging(s) for s in ("pff", "cfr", "nfl", "yahoo", "pfr", "espn")}
+# The staging tables the migrations made, for the built-in sources. A plug-in source's table has the
+# same shape, is declared apart from the migrated schema, and is made when it is first needed
+# (etl_worker.db.staging.ensure_staging_table).
+MIGRATED_STAGING: dict[str, sa.Table] = {
+    s: _staging(s, metadata) for s in ("pff", "cfr", "nfl", "yahoo", "pfr", "espn")
+}
+_PLUGIN_STAGING: dict[str, sa.Table] = {}
+_plugin_metadata = sa.MetaData(naming_convention=metadata.naming_convention)
+_SOURCE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def staging_table(source: str) -> sa.Table:
+    """The staging table of ``source``, a registered source's name (checked again here: it names a table)."""
+    if source in MIGRATED_STAGING:
+        return MIGRATED_STAGING[source]
+    if source not in _PLUGIN_STAGING:
+        if not _SOURCE_NAME.fullmatch(source):
+            raise ValueError(f"not a source name: {source!r}")
+        _PLUGIN_STAGING[source] = _staging(source, _plugin_metadata)
+    return _PLUGIN_STAGING[source]
+
 
 # --- work tables: extraction-scoped output of transform and merge -------------------------------
 

@@ -13,16 +13,23 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
-from etl_worker.db.schema import STAGING_TABLES, extraction_files, extractions
-from etl_worker.errors import ConfigurationError, NotFoundError
+from etl_worker.db import schema
+from etl_worker.db.schema import extraction_files, extractions
+from etl_worker.errors import NotFoundError
+from etl_worker.sources import get_source
 
 
 def staging_table(source: str) -> sa.Table:
-    """The staging table of a source, through the fixed registry (never a name built from input)."""
-    try:
-        return STAGING_TABLES[source]
-    except KeyError:
-        raise ConfigurationError(f"no staging table for source {source!r}") from None
+    """The staging table of a registered source (never a name built from input)."""
+    return schema.staging_table(get_source(source).name)
+
+
+def ensure_staging_table(conn: Connection, source: str) -> None:
+    """Make the staging table of a plug-in source if it is missing (the built-in ones come with the schema)."""
+    if source in schema.MIGRATED_STAGING:
+        return
+    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"staging:{source}"))))
+    staging_table(source).create(conn, checkfirst=True)
 
 
 def ensure_extraction(conn: Connection, extraction_id: str) -> None:

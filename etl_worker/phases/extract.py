@@ -15,7 +15,7 @@ from etl_worker.errors import ConfigurationError, FatalError
 from etl_worker.models import PHASES, ETLPhase, ETLStatus, PhaseStatus, TransformerStatus
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, plan_batches, plan_merge_parts
 from etl_worker.settings import Settings
-from etl_worker.sources import REGISTRY, for_run, get_source
+from etl_worker.sources import for_run, get_source, registry
 from etl_worker.tracking import history
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def start_execution(
     the execution with one clear message; a redelivered call for an execution that already started does
     nothing. A replay (``replay_of``, ``from_phase``) reuses the phases of that execution before ``from_phase``.
     """
-    sources = sorted({get_source(t).name for t in transformer_types} if transformer_types else REGISTRY)
+    sources = sorted({get_source(t).name for t in transformer_types} if transformer_types else registry())
     with transaction(settings.database_url) as conn:
         owner = tracking.create_execution(
             conn,

@@ -21,6 +21,7 @@ from etl_worker.normalize import (
     positions_compatible,
     surname_key,
 )
+from etl_worker.sources import get_source
 
 # Surname blocks are hashed into BUCKETS buckets; a merge part resolves a contiguous range of buckets,
 # so the number of parts is chosen per run (etl_worker.phases.results.plan_merge_parts) without
@@ -38,13 +39,14 @@ def part_buckets(part: int, parts: int) -> tuple[int, int]:
     return part * BUCKETS // parts, (part + 1) * BUCKETS // parts
 
 
-# Which source's spelling of a name, position and college a merged person takes, best first.
-SOURCE_PRIORITY = ("nfl", "pfr", "espn", "pff", "yahoo", "cfr")
-_NO_CLASS = frozenset({"cfr"})  # sources whose records are college seasons, not draft classes
-
-
 def _rank(source: str) -> int:
-    return SOURCE_PRIORITY.index(source) if source in SOURCE_PRIORITY else len(SOURCE_PRIORITY)
+    """Which source's spelling of a name, position and college a merged person takes: lowest first."""
+    return get_source(source).priority
+
+
+def _seasons(source: str) -> bool:
+    """Whether a source's records are college seasons, which carry no draft class."""
+    return get_source(source).seasons
 
 
 @dataclass
@@ -95,7 +97,7 @@ class Person:
         self.colleges |= record.colleges
         if record.position_group:
             self.groups.add(record.position_group)
-        if record.source not in _NO_CLASS and record.draft_year is not None and self.draft_year is None:
+        if not _seasons(record.source) and record.draft_year is not None and self.draft_year is None:
             self.draft_year = record.draft_year
         self.source_ids.update(record_ids(record))
 
@@ -128,7 +130,7 @@ def existing_person(row: Mapping[str, Any]) -> Person:
 
 
 def _class_fits(record: Record, person: Person) -> bool:
-    if record.source in _NO_CLASS:
+    if _seasons(record.source):
         season = record.draft_year
         return person.draft_year is None or season is None or season + 1 <= person.draft_year <= season + 6
     return person.draft_year is None or record.draft_year is None or person.draft_year == record.draft_year
@@ -139,7 +141,7 @@ def _conflicts(record: Record, person: Person) -> bool:
     known = person.source_ids.get(record.source)
     if record.source_player_id and known and known != record.source_player_id:
         return True
-    if record.source in _NO_CLASS:
+    if _seasons(record.source):
         return any(r.source == record.source and r.draft_year == record.draft_year for r in person.records)
     return any(r.source == record.source for r in person.records)
 
@@ -157,8 +159,8 @@ def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
         # 'Gabe Davis' / 'Gabriel Davis': only with the same school (and class, checked above).
         if not same_college:
             return None
-        return 2.5, ("nickname_college_season" if record.source in _NO_CLASS else "nickname_class_college")
-    if record.source in _NO_CLASS:
+        return 2.5, ("nickname_college_season" if _seasons(record.source) else "nickname_class_college")
+    if _seasons(record.source):
         return (3.0, "name_college_season") if same_college else None
     if not same_college:
         # Without a shared school, positions must agree: players do move (safety to linebacker,
@@ -203,7 +205,7 @@ def resolve_block(
     people = list(existing)
     links: list[Link] = []
     reviews: list[Review] = []
-    ordered = sorted(records, key=lambda r: (r.source in _NO_CLASS, _rank(r.source), r.draft_year or 0, r.row_number))
+    ordered = sorted(records, key=lambda r: (_seasons(r.source), _rank(r.source), r.draft_year or 0, r.row_number))
     for record in ordered:
         trusted = bool(record.source_player_id) and (record.source, record.source_player_id) not in untrusted_ids
         person = _by_id(record, people, trusted)
@@ -221,11 +223,11 @@ def resolve_block(
             else:
                 method = "new"
         if person is None:
-            year = "?" if record.source in _NO_CLASS else record.draft_year
+            year = "?" if _seasons(record.source) else record.draft_year
             person = Person(
                 match_key=f"{record.name_key}|{year}|{extraction_id[:8]}:{record.source}:{record.row_number}",
                 name_key=record.name_key,
-                draft_year=None if record.source in _NO_CLASS else record.draft_year,
+                draft_year=None if _seasons(record.source) else record.draft_year,
             )
             people.append(person)
         person.add(record)
@@ -240,8 +242,7 @@ def merged_row(extraction_id: str, person: Person) -> dict[str, Any]:
     def first(attr: str) -> Any:
         return next((getattr(r, attr) for r in records if getattr(r, attr) is not None), None)
 
-    drafted = sorted(records, key=lambda r: (r.source != "pfr", r.source != "espn", r.row_number))
-    draft = next((r for r in drafted if r.draft_pick is not None), None)
+    draft = next((r for r in records if r.draft_pick is not None), None)  # the most trusted source's pick
     return {
         "extraction_id": extraction_id,
         "match_key": person.match_key,

@@ -1,4 +1,6 @@
-"""The source registry: one adapter per data source. Adding a source means adding one module here.
+"""The source registry: one adapter per data source, the only list of sources. Adding a source means
+adding one module here, or declaring a ``Source`` subclass under the ``etl_worker.sources`` entry points
+of a package of one's own (its staging table is made by ``etl-worker db upgrade`` or its first ingest).
 
 A run may use another adapter for a source (a subclass with a team's own parsing): it names it by
 import path in its context (``adapters``), and every worker loads it from there.
@@ -6,8 +8,9 @@ import path in its context (``adapters``), and every worker loads it from there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from etl_worker import plugins
@@ -20,17 +23,35 @@ from etl_worker.sources.pff import PffSource
 from etl_worker.sources.pfr import PfrSource
 from etl_worker.sources.yahoo import YahooSource
 
-REGISTRY: dict[str, Source] = {
-    s.name: s for s in (PffSource(), CfrSource(), NflSource(), YahooSource(), PfrSource(), EspnSource())
-}
+ENTRY_POINTS = "etl_worker.sources"
+_BUILT_IN = (NflSource, PfrSource, EspnSource, PffSource, YahooSource, CfrSource)
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # a source's name also names its staging table
+
+
+@cache
+def registry() -> dict[str, Source]:
+    """Every source, by name: the built-in ones, then those installed packages declare under the
+    ``etl_worker.sources`` entry points (a ``Source`` subclass each)."""
+    sources: dict[str, Source] = {s.name: s for s in (cls() for cls in _BUILT_IN)}
+    for name, path in sorted(plugins.registered(ENTRY_POINTS).items()):
+        if name in sources:
+            raise ConfigurationError(
+                f"the source {name!r} that {path} registers is built in: name it otherwise, or give it to"
+                " the orchestrator as that source's transformer"
+            )
+        if not _NAME.fullmatch(name):
+            raise ConfigurationError(f"source name {name!r} ({path}) must be lower-case letters, digits and _")
+        sources[name] = _load(path, name)
+    return sources
 
 
 def get_source(name: str) -> Source:
     """The adapter for ``name``; an unknown name is a readable configuration error."""
     try:
-        return REGISTRY[name]
+        return registry()[name]
     except KeyError:
-        raise ConfigurationError(f"unknown source {name!r}; known sources: {', '.join(sorted(REGISTRY))}") from None
+        known = ", ".join(sorted(registry()))
+        raise ConfigurationError(f"unknown source {name!r}; known sources: {known}") from None
 
 
 def adapter_paths(chosen: Mapping[str, Any]) -> dict[str, str]:

@@ -86,7 +86,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 
 
 class Source(ABC):
-    """One data source: its name, the columns its export must have, and how a record is parsed.
+    """One data source: its name, the columns its export must have, how a record is parsed, and how
+    far it is trusted (``priority``, ``seasons``, ``measures``).
 
     ``name_column`` holds the player's name; ``multiline_columns`` are the columns whose quoted values
     may legitimately span lines in a real export (any other quoted field over lines refuses the file).
@@ -96,6 +97,11 @@ class Source(ABC):
     required_columns: tuple[str, ...]
     name_column: str
     multiline_columns: frozenset[str] = frozenset()
+    # Whose spelling of a name, position and college a merged person takes, and whose draft pick: the
+    # lowest first. The built-in sources take 10 to 60; a plug-in source is trusted least unless it says.
+    priority: int = 100
+    seasons: bool = False  # its records are college seasons, with no draft class
+    measures: bool = False  # it is a combine source: its records carry measurements
 
     def check_header(self, header: list[str]) -> None:
         """Raise a readable error when an export lacks columns this source needs."""

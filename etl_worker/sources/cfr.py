@@ -31,6 +31,8 @@ _RUSHING_RECEIVING = {
 
 class CfrSource(Source):
     name = "cfr"
+    priority = 60
+    seasons = True
     required_columns = ("Player", "Team", "School", "Year", "G")
     name_column = "Player"
 

@@ -14,6 +14,7 @@ from etl_worker.sources.base import GradeFacts, ProspectFacts, Source, Transform
 
 class EspnSource(Source):
     name = "espn"
+    priority = 30
     required_columns = ("draft_year", "player_id", "player_name", "pos_abbr", "school", "pos_rk", "ovr_rk", "grade")
     name_column = "player_name"
 

@@ -24,6 +24,8 @@ _DRILLS = {
 
 class NflSource(Source):
     name = "nfl"
+    priority = 10
+    measures = True
     required_columns = ("year", "player", "college", "position", "height", "weight", "person_id", "grade")
     name_column = "player"
     # NFL.com writes paragraphs into these two: 103 quoted values over several lines in the real export.

@@ -14,6 +14,7 @@ from etl_worker.sources.base import GradeFacts, ProspectFacts, Source, Transform
 
 class PffSource(Source):
     name = "pff"
+    priority = 40
     required_columns = ("pff_id", "player", "position", "school", "draft_year", "season", "grade_overall")
     name_column = "player"
 

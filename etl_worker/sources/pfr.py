@@ -25,6 +25,8 @@ _DRILLS = {
 
 class PfrSource(Source):
     name = "pfr"
+    priority = 20
+    measures = True
     required_columns = ("season", "draft_year", "pfr_id", "cfb_id", "player_name", "pos", "school", "ht", "wt")
     name_column = "player_name"
 

@@ -14,6 +14,7 @@ from etl_worker.sources.base import GradeFacts, ProspectFacts, Source, Transform
 
 class YahooSource(Source):
     name = "yahoo"
+    priority = 50
     required_columns = ("player", "position", "school", "draft_year", "rank")
     name_column = "player"
 

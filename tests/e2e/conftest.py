@@ -14,7 +14,13 @@ from tests.helpers import wait_for
 
 
 @pytest.fixture(scope="module")
-def stack(settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessGroup]:  # type: ignore[no-untyped-def]
+def worker_path() -> list[str]:
+    """What the workers import from besides the installed packages (a module may add to it)."""
+    return [str(Path(__file__).parents[2])]
+
+
+@pytest.fixture(scope="module")
+def stack(settings, worker_path: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessGroup]:  # type: ignore[no-untyped-def]
     from etl_worker.celery_app import app
 
     env = {
@@ -22,7 +28,7 @@ def stack(settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proces
         "ETL_DATABASE_URL": settings.database_url,
         "ETL_BROKER_URL": settings.broker_url,
         "ETL_RESULT_BACKEND": settings.result_backend,
-        "PYTHONPATH": str(Path(__file__).parents[2]),
+        "PYTHONPATH": os.pathsep.join(worker_path),
     }
     procs = ProcessGroup(env, tmp_path_factory.mktemp("stack"))
     procs.start_worker("w1")

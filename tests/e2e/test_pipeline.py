@@ -7,7 +7,7 @@ import socket
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import FIXTURES, canonical_snapshot, stage_fixtures, wait_for
+from tests.helpers import FIXTURES, canonical_snapshot, scalar, stage_fixtures, wait_for
 
 HOST = socket.gethostname()
 
@@ -17,15 +17,6 @@ def orchestrator(settings, stack):  # type: ignore[no-untyped-def]
     from etl_worker.orchestrator import ETLOrchestrator
 
     return ETLOrchestrator(max_records_per_batch=10, timeout_seconds=120, settings=settings)
-
-
-def _scalar(settings, sql: str, **params):  # type: ignore[no-untyped-def]
-    engine = sa.create_engine(settings.database_url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text(sql), params).scalar_one()
-    finally:
-        engine.dispose()
 
 
 def test_clean_run_is_success_with_rows_in_every_canonical_table(settings, orchestrator):  # type: ignore[no-untyped-def]
@@ -45,11 +36,11 @@ def test_clean_run_is_success_with_rows_in_every_canonical_table(settings, orche
     assert snapshot["prospect_grades"][0] == execution.total_grades_loaded > 0
     # Kevin White the CB (TCU) and the WR (West Virginia) stay two people.
     assert (
-        _scalar(settings, "SELECT count(*) FROM prospect_core WHERE full_name = 'Kevin White' AND draft_year = 2015")
+        scalar(settings, "SELECT count(*) FROM prospect_core WHERE full_name = 'Kevin White' AND draft_year = 2015")
         >= 2
     )
-    assert _scalar(settings, "SELECT count(*) FROM data_lineage WHERE execution_id = :e", e=execution.execution_id) > 0
-    assert _scalar(settings, "SELECT count(*) FROM mv_position_benchmarks") > 0
+    assert scalar(settings, "SELECT count(*) FROM data_lineage WHERE execution_id = :e", e=execution.execution_id) > 0
+    assert scalar(settings, "SELECT count(*) FROM mv_position_benchmarks") > 0
     assert execution.quality_score is not None
     # The merge ran in four parts (77 rows, a part per two batches of 10), each resolving its own share
     # of the surname blocks.
@@ -81,7 +72,7 @@ def test_one_failing_transformer_gives_partial_success_and_loads_the_others(sett
     failed = [t for t in execution.transformers if t.status == "failed"]
     assert [t.transformer_type for t in failed] == ["pff"]
     assert failed[0].error_message
-    lineage_sources = _scalar(
+    lineage_sources = scalar(
         settings,
         "SELECT string_agg(DISTINCT source, ',') FROM data_lineage WHERE extraction_id = :x",
         x=extraction_id,
@@ -112,9 +103,7 @@ def test_validation_fail_leaves_canonical_tables_untouched(settings, orchestrato
         "publish": "skipped",
     }
     assert canonical_snapshot(settings.database_url) == before
-    quarantined = _scalar(
-        settings, "SELECT count(*) FROM quarantined_records WHERE extraction_id = :x", x=extraction_id
-    )
+    quarantined = scalar(settings, "SELECT count(*) FROM quarantined_records WHERE extraction_id = :x", x=extraction_id)
     assert quarantined == 31
 
 
@@ -128,7 +117,7 @@ def test_running_the_same_extraction_twice_leaves_canonical_tables_identical(set
     assert canonical_snapshot(settings.database_url) == after_first
     load = next(p for p in second.phases if p.phase == "load")
     assert "already loaded" in load.details["note"]
-    assert _scalar(settings, "SELECT count(*) FROM extraction_loads WHERE extraction_id = :x", x=extraction_id) == 1
+    assert scalar(settings, "SELECT count(*) FROM extraction_loads WHERE extraction_id = :x", x=extraction_id) == 1
 
 
 def test_history_and_summary_match_what_ran(settings, orchestrator):  # type: ignore[no-untyped-def]

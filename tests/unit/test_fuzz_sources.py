@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl_worker.errors import RecordError
-from etl_worker.sources import REGISTRY, get_source
+from etl_worker.sources import get_source, registry
 from etl_worker.sources.base import Transformed
 
 # Values a messy export holds: numbers, NA spellings, heights, junk, huge fields, odd unicode.
@@ -20,7 +20,7 @@ VALUES = st.one_of(
 )
 
 
-@pytest.mark.parametrize("source", sorted(REGISTRY))
+@pytest.mark.parametrize("source", sorted(registry()))
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_records_parse_or_are_quarantined(source, data):
