@@ -405,36 +405,77 @@ def quarantine(extraction_id: str, limit: int, as_json: bool) -> None:
     console.print(table)
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--extraction-id", default=None, help="Only this extraction.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--json", "as_json", is_flag=True)
+@click.pass_context
 @friendly
-def review(extraction_id: str | None, limit: int, as_json: bool) -> None:
+def review(ctx: click.Context, extraction_id: str | None, limit: int, as_json: bool) -> None:
     """Source records the merge could not place with confidence (not loaded until resolved)."""
-    from etl_worker.db import staging, work
+    if ctx.invoked_subcommand is not None:
+        return
+    from etl_worker.db import reviews, staging
     from etl_worker.db.engine import transaction
 
     extraction = _id("extraction", extraction_id) if extraction_id else None
     with transaction(_settings().database_url) as conn:
         if extraction is not None:
             staging.extraction_state(conn, extraction)
-        items = work.review_items(conn, extraction, limit)
+        items = reviews.review_items(conn, extraction, limit)
     if as_json:
         _print_json(items)
         return
-    table = Table("source", "row", "name", "class", "reason", "candidates")
+    table = Table("review", "source", "row", "name", "class", "reason", "candidates (prospect id)")
     for item in items:
         _add_row(
             table,
+            str(item["review_id"]),
             item["source"],
             str(item["row_number"]),
             item["full_name"],
             str(item["draft_year"] or ""),
             item["reason"],
-            "\n".join(item["candidates"]),
+            "\n".join(_candidate(c) for c in item["candidates"]),
         )
     console.print(table)
+    if items:
+        console.print("resolve one: etl-worker review resolve REVIEW --into PROSPECT_ID | --new-person")
+
+
+def _candidate(candidate: dict[str, Any]) -> str:
+    if candidate["prospect_id"] is None:
+        return f"{candidate['match_key']} (not loaded)"
+    where = ", ".join(str(candidate[k]) for k in ("position", "college", "draft_year") if candidate[k])
+    return f"{candidate['prospect_id']}: {candidate['full_name']} ({where})"
+
+
+@review.command("resolve")
+@click.argument("review_id", type=click.IntRange(1))
+@click.option("--into", "into", type=click.IntRange(1), default=None, help="The prospect the record is.")
+@click.option("--new-person", is_flag=True, help="The record is a person of its own.")
+@click.option("--reason", default=None, help="Why, kept with the decision.")
+@click.option("--by", "decided_by", default=None, help="Who decides (default: user@host).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def review_resolve(
+    review_id: int, into: int | None, new_person: bool, reason: str | None, decided_by: str | None, as_json: bool
+) -> None:
+    """Place a held record on a prospect or a new person, load it now, and remember the decision for the
+    next extraction that carries the same record."""
+    import getpass
+    import socket
+
+    from etl_worker.review import resolve
+
+    who = decided_by or f"{getpass.getuser()}@{socket.gethostname()}"
+    resolved = resolve(_settings(), review_id, into=into, new_person=new_person, decided_by=who, reason=reason)
+    if as_json:
+        _print_json(resolved.as_dict())
+        return
+    loaded = " ".join(f"{k}={v}" for k, v in resolved.loaded.items())
+    where = f"prospect {resolved.prospect_id}" + (" (new)" if resolved.decision == "new_person" else "")
+    console.print(f"review {review_id} resolved: the record is {where}; loaded {loaded}", highlight=False)
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -13,7 +13,7 @@ from sqlalchemy import URL, Engine, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from etl_worker import replay, sources
+from etl_worker import replay, review, sources
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.deadlines import expire_overdue
@@ -214,6 +214,20 @@ class ETLOrchestrator:
         if cancelled:
             alert_signature(execution_id, "cancel").apply_async()
         return cancelled
+
+    def resolve_review(
+        self,
+        review_id: int,
+        into: int | None = None,
+        new_person: bool = False,
+        decided_by: str = "python",
+        reason: str | None = None,
+    ) -> review.Resolved:
+        """Place a record the merge held for review on prospect ``into`` or on a new person: it is loaded
+        at once, and the next extraction that carries the same record places it the same way."""
+        return review.resolve(
+            self.settings, review_id, into=into, new_person=new_person, decided_by=decided_by, reason=reason
+        )
 
     def get_execution_history(self, limit: int = 10) -> list[ETLExecution]:
         return history.get_history(self.settings, limit)

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 
-from etl_worker.db.schema import MEASUREMENT_FIELDS, STAT_FIELDS, extraction_loads, lineage_links, prospect_core
+from etl_worker.db.schema import (
+    MEASUREMENT_FIELDS,
+    STAT_FIELDS,
+    extraction_loads,
+    lineage_links,
+    prospect_core,
+    work_merged_prospects,
+)
 
 VIEWS = ("mv_position_benchmarks", "mv_prospect_quality_scores", "mv_position_statistics")
 
@@ -17,7 +24,7 @@ INSERT INTO prospect_core AS c (match_key, full_name, name_key, surname_key, pos
                                 draft_year, source_ids, draft_round, draft_pick, draft_team)
 SELECT match_key, full_name, name_key, surname_key, position, position_group, college, draft_year, source_ids,
        draft_round, draft_pick, draft_team
-FROM work_merged_prospects WHERE extraction_id = :extraction_id
+FROM work_merged_prospects WHERE extraction_id = :extraction_id /*only*/
 ORDER BY match_key
 ON CONFLICT (match_key) DO UPDATE SET
     full_name = EXCLUDED.full_name,
@@ -42,7 +49,7 @@ FROM work_grades g
 JOIN lineage_links l ON l.extraction_id = g.extraction_id AND l.execution_id = :merged_by
     AND l.source = g.source AND l.row_number = g.row_number
 JOIN prospect_core c ON c.match_key = l.match_key
-WHERE g.extraction_id = :extraction_id AND g.source = ANY(:sources)
+WHERE g.extraction_id = :extraction_id AND g.source = ANY(:sources) /*only*/
 ORDER BY c.prospect_id, g.source, g.grade_type, g.season DESC NULLS LAST, g.row_number DESC
 ON CONFLICT (prospect_id, source, grade_type) DO UPDATE SET
     grade = EXCLUDED.grade, scale = EXCLUDED.scale, grade_normalized = EXCLUDED.grade_normalized,
@@ -58,7 +65,7 @@ FROM work_measurements m
 JOIN lineage_links l ON l.extraction_id = m.extraction_id AND l.execution_id = :merged_by
     AND l.source = m.source AND l.row_number = m.row_number
 JOIN prospect_core c ON c.match_key = l.match_key
-WHERE m.extraction_id = :extraction_id AND m.source = ANY(:sources)
+WHERE m.extraction_id = :extraction_id AND m.source = ANY(:sources) /*only*/
 ORDER BY c.prospect_id, m.source, m.row_number DESC
 ON CONFLICT (prospect_id, source) DO UPDATE SET
     {", ".join(f"{f} = EXCLUDED.{f}" for f in MEASUREMENT_FIELDS)}, updated_at = now()
@@ -74,12 +81,21 @@ FROM work_college_stats s
 JOIN lineage_links l ON l.extraction_id = s.extraction_id AND l.execution_id = :merged_by
     AND l.source = s.source AND l.row_number = s.row_number
 JOIN prospect_core c ON c.match_key = l.match_key
-WHERE s.extraction_id = :extraction_id AND s.source = ANY(:sources)
+WHERE s.extraction_id = :extraction_id AND s.source = ANY(:sources) /*only*/
 GROUP BY c.prospect_id, s.source, s.season, s.team
 ORDER BY c.prospect_id, s.source, s.season, s.team
 ON CONFLICT (prospect_id, source, season, team) DO UPDATE SET
     {", ".join(f"{f} = EXCLUDED.{f}" for f in STAT_FIELDS)}, updated_at = now()
 """
+
+
+def _only(sql: str, clause: str) -> str:
+    """An upsert narrowed to some rows (one record resolved by review) or not at all (the load)."""
+    return sql.replace("/*only*/", clause)
+
+
+_UPSERT_FACTS = (_UPSERT_GRADES, _UPSERT_MEASUREMENTS, _UPSERT_STATS)
+_FACT_ALIASES = ("g", "m", "s")
 
 
 def prospects_by_surnames(conn: Connection, surnames: list[str]) -> list[dict[str, Any]]:
@@ -137,12 +153,9 @@ def load_canonical(conn: Connection, extraction_id: str, merged_by: str, sources
     params: dict[str, Any] = {"extraction_id": extraction_id, "sources": sources, "merged_by": merged_by}
     # The upserts sort what they insert; with the default 4 MB they spill to disk from ~50k rows.
     conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
-    counts = {
-        "prospects": conn.execute(sa.text(_UPSERT_PROSPECTS), params).rowcount,
-        "grades": conn.execute(sa.text(_UPSERT_GRADES), params).rowcount,
-        "measurements": conn.execute(sa.text(_UPSERT_MEASUREMENTS), params).rowcount,
-        "stats": conn.execute(sa.text(_UPSERT_STATS), params).rowcount,
-    }
+    counts = {"prospects": conn.execute(sa.text(_only(_UPSERT_PROSPECTS, "")), params).rowcount}
+    for name, sql in zip(("grades", "measurements", "stats"), _UPSERT_FACTS, strict=True):
+        counts[name] = conn.execute(sa.text(_only(sql, "")), params).rowcount
     conn.execute(
         sa.update(extraction_loads).where(extraction_loads.c.extraction_id == extraction_id).values(counts=counts)
     )
@@ -151,6 +164,50 @@ def load_canonical(conn: Connection, extraction_id: str, merged_by: str, sources
         params,
     )
     return counts
+
+
+def prospect(conn: Connection, prospect_id: int) -> dict[str, Any] | None:
+    c = prospect_core.c
+    row = conn.execute(sa.select(prospect_core).where(c.prospect_id == prospect_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def load_record(
+    conn: Connection,
+    link: dict[str, Any],
+    merged_by: str,
+    source_ids: dict[str, str],
+    new_person: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Load one held record (``link``: extraction_id, block_bucket, source, row_number, match_key, method,
+    confidence) onto the person ``match_key``: a new one from ``new_person`` (a merged row), or one already
+    in ``prospect_core`` that gains the record's ids. Its lineage joins that of the loaded merge
+    ``merged_by``. Returns the prospect id and the rows upserted."""
+    params: dict[str, Any] = {
+        "extraction_id": link["extraction_id"],
+        "sources": [link["source"]],
+        "row_number": link["row_number"],
+        "match_key": link["match_key"],
+        "merged_by": merged_by,
+    }
+    if new_person is not None:
+        conn.execute(insert(work_merged_prospects).values(**new_person))
+        conn.execute(sa.text(_only(_UPSERT_PROSPECTS, "AND match_key = :match_key")), params)
+    else:
+        c = prospect_core.c
+        conn.execute(
+            sa.update(prospect_core)
+            .where(c.match_key == link["match_key"])
+            .values(source_ids=c.source_ids.op("||")(sa.cast(source_ids, JSONB)), updated_at=sa.func.now())
+        )
+    conn.execute(insert(lineage_links).values(**link, execution_id=merged_by))
+    counts: dict[str, Any] = {}
+    for name, sql, alias in zip(("grades", "measurements", "stats"), _UPSERT_FACTS, _FACT_ALIASES, strict=True):
+        counts[name] = conn.execute(sa.text(_only(sql, f"AND {alias}.row_number = :row_number")), params).rowcount
+    prospect_id = conn.execute(
+        sa.select(prospect_core.c.prospect_id).where(prospect_core.c.match_key == link["match_key"])
+    ).scalar_one()
+    return {"prospect_id": prospect_id, "loaded": counts}
 
 
 def analyze(conn: Connection) -> None:

@@ -225,6 +225,24 @@ match_reviews = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("candidates", JSONB, nullable=False),
     sa.Column("created_at", TS, nullable=False, server_default=_now()),
+    sa.Column("review_id", sa.BigInteger, sa.Identity(), nullable=False, unique=True),  # what an operator types
+)
+
+# An operator's answer to a review, kept by the source record's identity (record_key: its source id,
+# else its name, class and college) so that the next extraction carrying that record follows it.
+review_decisions = sa.Table(
+    "review_decisions",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("record_key", sa.Text, primary_key=True),
+    sa.Column("decision", sa.Text, nullable=False),
+    sa.Column("match_key", sa.Text, nullable=False),  # the person: the one chosen, or the new one
+    sa.Column("decided_by", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("decided_at", TS, nullable=False, server_default=_now()),
+    sa.Column("extraction_id", UUID, nullable=False),  # the record it was first made on
+    sa.Column("row_number", sa.Integer, nullable=False),
+    sa.CheckConstraint("decision IN ('into', 'new_person')", name="ck_review_decisions_decision"),
 )
 
 WORK_TABLES = (work_prospects, work_grades, work_measurements, work_college_stats)

@@ -186,13 +186,3 @@ def write_resolution(
         if rows:
             columns = [c.name for c in table.columns if c.server_default is None]
             copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in rows))
-
-
-def review_items(conn: Connection, extraction_id: str | None, limit: int) -> list[dict[str, Any]]:
-    """Records held for review (of one extraction, or all), newest first."""
-    r = match_reviews.c
-    stmt = sa.select(r.extraction_id, r.source, r.row_number, r.full_name, r.draft_year, r.reason, r.candidates)
-    if extraction_id is not None:
-        stmt = stmt.where(r.extraction_id == extraction_id)
-    result = conn.execute(stmt.order_by(r.created_at.desc(), r.source, r.row_number).limit(limit))
-    return [dict(row._mapping) for row in result]

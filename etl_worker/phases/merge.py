@@ -13,7 +13,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
-from etl_worker.db import canonical, work
+from etl_worker.db import canonical, reviews, work
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases.resolve import Record, block_bucket, existing_person, merged_row, part_buckets, resolve_block
@@ -37,10 +37,11 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
     with transaction(settings.database_url) as conn:
         work.clear_resolution(conn, extraction_id, ctx["execution_id"], buckets)
         untrusted = work.untrusted_ids(conn, extraction_id, sources, buckets)
+        decided = reviews.decided(conn, extraction_id, sources, buckets)
         for page in work.prospect_blocks(conn, extraction_id, sources, buckets):
             links: list[dict[str, Any]] = []
             merged: list[dict[str, Any]] = []
-            reviews: list[dict[str, Any]] = []
+            held: list[dict[str, Any]] = []
             surnames = sorted({r["surname_key"] for r in page})
             known: dict[str, list[dict[str, Any]]] = {}
             for row in canonical.prospects_by_surnames(conn, surnames):
@@ -48,7 +49,7 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
             for surname, rows in groupby(page, key=lambda r: r["surname_key"]):
                 records = [Record(**{f: r[f] for f in _RECORD_FIELDS}) for r in rows]
                 existing = [existing_person(row) for row in known.get(surname, [])]
-                people, block_links, block_reviews = resolve_block(extraction_id, records, existing, untrusted)
+                people, block_links, block_reviews = resolve_block(extraction_id, records, existing, untrusted, decided)
                 bucket = block_bucket(surname)
                 merged.extend({**merged_row(extraction_id, p), "block_bucket": bucket} for p in people)
                 for link in block_links:
@@ -65,7 +66,7 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
                             "confidence": link.confidence,
                         }
                     )
-                reviews.extend(
+                held.extend(
                     {
                         "extraction_id": extraction_id,
                         "source": r.record.source,
@@ -77,10 +78,10 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
                     }
                     for r in block_reviews
                 )
-            work.write_resolution(conn, links, merged, reviews)
+            work.write_resolution(conn, links, merged, held)
             counts["records_linked"] += len(links)
             counts["prospects_merged"] += len(merged)
-            counts["held_for_review"] += len(reviews)
+            counts["held_for_review"] += len(held)
     return {"run": run, "part": part, "counts": counts, "methods": methods, **clock.stamp()}
 
 

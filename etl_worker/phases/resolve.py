@@ -185,6 +185,7 @@ _CONFIDENCE = {
     "name_class_position": 0.85,
     "name_class": 0.75,
     "new": 1.0,
+    "review": 1.0,  # placed by an operator
 }
 
 
@@ -199,14 +200,31 @@ def _by_id(record: Record, people: list[Person], trusted: bool) -> Person | None
 
 
 def resolve_block(
-    extraction_id: str, records: list[Record], existing: Iterable[Person], untrusted_ids: set[tuple[str, str]]
+    extraction_id: str,
+    records: list[Record],
+    existing: Iterable[Person],
+    untrusted_ids: set[tuple[str, str]],
+    decided: Mapping[tuple[str, int], str] | None = None,
 ) -> tuple[list[Person], list[Link], list[Review]]:
-    """Place every record of one name block; returns the people touched, the links and the reviews."""
+    """Place every record of one name block; returns the people touched, the links and the reviews.
+
+    A record an operator placed before (``decided``: (source, row) -> the person's match key, from a
+    resolved review) goes to that person without evidence being weighed.
+    """
     people = list(existing)
     links: list[Link] = []
     reviews: list[Review] = []
     ordered = sorted(records, key=lambda r: (_seasons(r.source), _rank(r.source), r.draft_year or 0, r.row_number))
     for record in ordered:
+        key = (decided or {}).get((record.source, record.row_number))
+        if key is not None:
+            person = next((p for p in people if p.match_key == key), None)
+            if person is None:
+                person = Person(key, record.name_key, None if _seasons(record.source) else record.draft_year)
+                people.append(person)
+            person.add(record)
+            links.append(Link(record, key, "review", _CONFIDENCE["review"]))
+            continue
         trusted = bool(record.source_player_id) and (record.source, record.source_player_id) not in untrusted_ids
         person = _by_id(record, people, trusted)
         method = "source_id"

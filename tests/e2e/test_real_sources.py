@@ -7,6 +7,7 @@ The files live in ../shared/data (see its SOURCES.md); the test writes the 2015-
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -179,3 +180,71 @@ def test_summary_rows_are_quarantined_not_prospects(loaded):  # type: ignore[no-
     assert rows(engine, "SELECT count(*) FROM prospect_core WHERE name_key = 'league average'")[0][0] == 0
     quarantined = rows(engine, "SELECT count(*) FROM quarantined_records WHERE rule = 'summary_row'")[0][0]
     assert quarantined > 0
+
+
+def test_the_held_record_of_joey_iosefa_listed_twice_by_espn_is_resolved_and_the_decision_remembered(loaded, settings):  # type: ignore[no-untyped-def]
+    from tests.helpers import etl
+
+    _, engine, orchestrator, tmp = loaded
+    env = {
+        "ETL_DATABASE_URL": settings.database_url,
+        "ETL_BROKER_URL": settings.broker_url,
+        "ETL_RESULT_BACKEND": settings.result_backend,
+    }
+    listed = etl("review", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    held = [r for r in json.loads(listed.stdout) if r["full_name"] == "Joey Iosefa"]
+    # ESPN lists him twice (ids 47143 and 48584), so there are two Joey Iosefas of 2015 and his 2014
+    # Hawai'i season fits both equally: it is held, with both as candidates.
+    assert len(held) == 1 and held[0]["source"] == "cfr", held
+    candidates = [c for c in held[0]["candidates"] if c["prospect_id"] is not None]
+    assert len(candidates) == 2
+    # The person NFL.com and PFR know: the one with the combine measurements.
+    (person,) = rows(
+        engine,
+        "SELECT p.prospect_id FROM prospect_core p WHERE p.name_key = 'joey iosefa' AND p.source_ids ? 'nfl'",
+    )
+    assert person[0] in [c["prospect_id"] for c in candidates]
+
+    resolved = etl(
+        "review",
+        "resolve",
+        str(held[0]["review_id"]),
+        "--into",
+        str(person[0]),
+        "--reason",
+        "ESPN lists him twice",
+        "--by",
+        "scout@test",
+        env=env,
+    )
+    assert resolved.returncode == 0 and resolved.stderr == "", resolved.stderr
+    assert f"the record is prospect {person[0]}" in resolved.stdout
+    shown = rows(
+        engine,
+        "SELECT canonical_id, match_method FROM data_lineage WHERE canonical_table = 'prospect_core' "
+        "AND extraction_id = :x AND source = 'cfr' AND staging_row = :r",
+        x=held[0]["extraction_id"],
+        r=held[0]["row_number"],
+    )
+    assert shown == [(person[0], "review")]
+    assert rows(engine, "SELECT count(*) FROM match_reviews WHERE review_id = :i", i=held[0]["review_id"])[0][0] == 0
+    decided = rows(engine, "SELECT decision, decided_by, reason, record_key FROM review_decisions")
+    assert ("into", "scout@test", "ESPN lists him twice", "name:joey iosefa|?|hawaii") in decided
+    seasons = rows(engine, "SELECT season FROM prospect_college_stats WHERE prospect_id = :p", p=person[0])
+    assert seasons == [(2014,)]
+    again = etl("review", "resolve", str(held[0]["review_id"]), "--new-person", env=env)
+    assert again.returncode == 1 and again.stdout.strip() == "" and "does not exist (resolved already?)" in again.stderr
+
+    # The next extraction carrying the same records follows the decision without asking again.
+    extraction_id = _stage(settings, tmp, {"nfl": 2015, "espn": 2015, "cfr": 2014}, lambda r: "Iosefa" in str(r))
+    execution = orchestrator.execute_extraction_sync(extraction_id)
+    assert execution.overall_status == "success", execution.error_summary
+    assert rows(engine, "SELECT count(*) FROM match_reviews WHERE extraction_id = :x", x=extraction_id)[0][0] == 0
+    placed = rows(
+        engine,
+        "SELECT canonical_id, match_method FROM data_lineage WHERE canonical_table = 'prospect_core' "
+        "AND extraction_id = :x AND source = 'cfr'",
+        x=extraction_id,
+    )
+    assert placed == [(person[0], "review")]
