@@ -19,23 +19,38 @@ from etl_worker.db.schema import (
 
 VIEWS = ("mv_position_benchmarks", "mv_prospect_quality_scores", "mv_position_statistics")
 
-_UPSERT_PROSPECTS = """
+
+def _kept(field: str) -> str:
+    """True when the incoming value of ``field`` comes from a source at least as trusted as the one the
+    row holds (a row loaded before ranks were kept holds none: any value replaces it)."""
+    return f"(EXCLUDED.ranks->>'{field}')::int <= coalesce((c.ranks->>'{field}')::int, 2147483647)"
+
+
+def _better(column: str, field: str) -> str:
+    return f"{column} = CASE WHEN {_kept(field)} THEN EXCLUDED.{column} ELSE c.{column} END"
+
+
+_RANKED = ("full_name", "position", "position_group", "college", "draft")
+_UPSERT_PROSPECTS = f"""
 INSERT INTO prospect_core AS c (match_key, full_name, name_key, surname_key, position, position_group, college,
-                                draft_year, source_ids, draft_round, draft_pick, draft_team)
+                                draft_year, source_ids, draft_round, draft_pick, draft_team, ranks)
 SELECT match_key, full_name, name_key, surname_key, position, position_group, college, draft_year, source_ids,
-       draft_round, draft_pick, draft_team
+       draft_round, draft_pick, draft_team, ranks
 FROM work_merged_prospects WHERE extraction_id = :extraction_id /*only*/
 ORDER BY match_key
 ON CONFLICT (match_key) DO UPDATE SET
-    full_name = EXCLUDED.full_name,
-    position = coalesce(EXCLUDED.position, c.position),
-    position_group = coalesce(EXCLUDED.position_group, c.position_group),
-    college = coalesce(EXCLUDED.college, c.college),
+    {_better("full_name", "full_name")},
+    {_better("position", "position")},
+    {_better("position_group", "position_group")},
+    {_better("college", "college")},
     draft_year = coalesce(EXCLUDED.draft_year, c.draft_year),
     source_ids = c.source_ids || EXCLUDED.source_ids,
-    draft_round = coalesce(EXCLUDED.draft_round, c.draft_round),
-    draft_pick = coalesce(EXCLUDED.draft_pick, c.draft_pick),
-    draft_team = coalesce(EXCLUDED.draft_team, c.draft_team),
+    {_better("draft_round", "draft")},
+    {_better("draft_pick", "draft")},
+    {_better("draft_team", "draft")},
+    ranks = jsonb_strip_nulls(jsonb_build_object({
+    ", ".join(f"'{f}', least((c.ranks->>'{f}')::int, (EXCLUDED.ranks->>'{f}')::int)" for f in _RANKED)
+})),
     updated_at = now()
 """
 
@@ -198,7 +213,8 @@ def load_record(
         conn.execute(
             sa.update(prospect_core)
             .where(c.match_key == link["match_key"])
-            .values(source_ids=c.source_ids.op("||")(sa.cast(source_ids, JSONB)), updated_at=sa.func.now())
+            # The ids it has stay: a second listing of one source does not replace the first.
+            .values(source_ids=sa.cast(source_ids, JSONB).op("||")(c.source_ids), updated_at=sa.func.now())
         )
     conn.execute(insert(lineage_links).values(**link, execution_id=merged_by))
     counts: dict[str, Any] = {}

@@ -214,6 +214,8 @@ work_merged_prospects = sa.Table(
     sa.Column("source_records", sa.Integer, nullable=False),
     *_draft_columns(),
     sa.Column("block_bucket", sa.SmallInteger, nullable=False),
+    # Per field, the priority of the source its value came from (etl_worker.sources: lowest first).
+    sa.Column("ranks", JSONB, nullable=False),
 )
 
 match_reviews = sa.Table(
@@ -263,6 +265,9 @@ prospect_core = sa.Table(
     sa.Column("draft_year", sa.Integer),
     sa.Column("source_ids", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     *_draft_columns(),
+    # Per field, the priority of the source its value came from: a load replaces a value only with one
+    # from a source at least as trusted, so the row does not depend on the order extractions came in.
+    sa.Column("ranks", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("created_at", TS, nullable=False, server_default=_now()),
     sa.Column("updated_at", TS, nullable=False, server_default=_now()),
 )

@@ -4,7 +4,9 @@ Records are blocked by folded surname. Within a block, a record joins an existin
 evidence: the same source id; else the same draft class (a college season must come one to six
 years before it), no other record of the same source already on that person, and a shared college
 or else agreeing positions (a shared college is required for college seasons, which carry no class). When two people fit
-equally well the record is held for review instead of guessed; when none fits it starts a new person.
+equally well the record is held for review instead of guessed; so is a record its own source already
+lists on a person of the same name, class, school and position (a player listed twice); when none fits
+it starts a new person.
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ class Person:
     groups: set[str] = field(default_factory=set)
     source_ids: dict[str, str] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
+    # What an operator placed here (rows and the ids they carry): another listing of the same source
+    # is then no conflict, since the operator said both are this person.
+    vouched: set[tuple[str, object]] = field(default_factory=set)
 
     def add(self, record: Record) -> None:
         self.records.append(record)
@@ -140,10 +145,12 @@ def _conflicts(record: Record, person: Person) -> bool:
     """True when the record cannot be this person: another record or id of its source is there."""
     known = person.source_ids.get(record.source)
     if record.source_player_id and known and known != record.source_player_id:
-        return True
+        if (record.source, known) not in person.vouched:
+            return True
+    others = [r for r in person.records if r.source == record.source and (r.source, r.row_number) not in person.vouched]
     if _seasons(record.source):
-        return any(r.source == record.source and r.draft_year == record.draft_year for r in person.records)
-    return any(r.source == record.source for r in person.records)
+        return any(r.draft_year == record.draft_year for r in others)
+    return bool(others)
 
 
 def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
@@ -189,6 +196,35 @@ _CONFIDENCE = {
 }
 
 
+def _listed_twice(record: Record, people: list[Person]) -> Person | None:
+    """A person the record's own source already lists (another id, another row) under the same name,
+    class, school and position: most likely one player the source listed twice. Two records of one
+    source never join one person by evidence, so without this it would silently become two.
+
+    The other listing is compared as the source wrote it (a person may go by another source's spelling);
+    a prospect loaded before, whose records are not at hand, by its own name, class, school and position.
+    """
+    if _seasons(record.source) or record.draft_year is None or record.position_group is None:
+        return None
+    for person in people:
+        listings: list[tuple[str, int | None, frozenset[str | None], frozenset[str]]] = [
+            (r.name_key, r.draft_year, frozenset({r.position_group}), r.colleges)
+            for r in person.records
+            if r.source == record.source
+        ]
+        if not listings and record.source in person.source_ids:
+            listings = [(person.name_key, person.draft_year, frozenset(person.groups), frozenset(person.colleges))]
+        if any(
+            name == record.name_key
+            and year == record.draft_year
+            and record.position_group in groups
+            and colleges_overlap(record.colleges, colleges)
+            for name, year, groups, colleges in listings
+        ):
+            return person
+    return None
+
+
 def _by_id(record: Record, people: list[Person], trusted: bool) -> Person | None:
     if not trusted:
         return None
@@ -214,15 +250,26 @@ def resolve_block(
     people = list(existing)
     links: list[Link] = []
     reviews: list[Review] = []
-    ordered = sorted(records, key=lambda r: (_seasons(r.source), _rank(r.source), r.draft_year or 0, r.row_number))
+    decided = decided or {}
+    ordered = sorted(
+        records,
+        key=lambda r: (
+            (r.source, r.row_number) not in decided,  # what an operator placed first: it is certain
+            _seasons(r.source),
+            _rank(r.source),
+            r.draft_year or 0,
+            r.row_number,
+        ),
+    )
     for record in ordered:
-        key = (decided or {}).get((record.source, record.row_number))
+        key = decided.get((record.source, record.row_number))
         if key is not None:
             person = next((p for p in people if p.match_key == key), None)
             if person is None:
                 person = Person(key, record.name_key, None if _seasons(record.source) else record.draft_year)
                 people.append(person)
             person.add(record)
+            person.vouched |= {(record.source, record.row_number), (record.source, record.source_player_id)}
             links.append(Link(record, key, "review", _CONFIDENCE["review"]))
             continue
         trusted = bool(record.source_player_id) and (record.source, record.source_player_id) not in untrusted_ids
@@ -238,6 +285,14 @@ def resolve_block(
                 continue
             if scored:
                 _, method, person = scored[0]
+            elif (twin := _listed_twice(record, people)) is not None:
+                listed = twin.source_ids.get(record.source) or "another row"
+                reason = (
+                    f"listed twice by {record.source}: same name, class, school and position as {listed}; "
+                    "suggestion: the same person"
+                )
+                reviews.append(Review(record, reason, [twin.match_key]))
+                continue
             else:
                 method = "new"
         if person is None:
@@ -253,27 +308,29 @@ def resolve_block(
     return [p for p in people if p.records], links, reviews
 
 
+SPELLED = ("full_name", "position", "position_group", "college")  # fields the sources spell differently
+
+
 def merged_row(extraction_id: str, person: Person) -> dict[str, Any]:
-    """The ``work_merged_prospects`` row of a resolved person: best spelling first, every source id."""
+    """The ``work_merged_prospects`` row of a resolved person: best spelling first, every source id, and
+    per field the priority of the source it came from (``ranks``: the load keeps the most trusted)."""
     records = sorted(person.records, key=lambda r: (_rank(r.source), r.row_number))
-
-    def first(attr: str) -> Any:
-        return next((getattr(r, attr) for r in records if getattr(r, attr) is not None), None)
-
+    chosen = {f: next((r for r in records if getattr(r, f) is not None), None) for f in SPELLED}
     draft = next((r for r in records if r.draft_pick is not None), None)  # the most trusted source's pick
+    ranks = {f: _rank(r.source) for f, r in chosen.items() if r is not None}
+    if draft is not None:
+        ranks["draft"] = _rank(draft.source)
     return {
         "extraction_id": extraction_id,
         "match_key": person.match_key,
-        "full_name": records[0].full_name,
+        **{f: getattr(r, f) if r is not None else None for f, r in chosen.items()},
         "name_key": person.name_key,
         "surname_key": surname_key(person.name_key),
-        "position": first("position"),
-        "position_group": first("position_group"),
-        "college": first("college"),
         "draft_year": person.draft_year,
         "source_ids": {k: v for r in records for k, v in record_ids(r).items()},
         "source_records": len(records),
         "draft_round": draft.draft_round if draft else None,
         "draft_pick": draft.draft_pick if draft else None,
         "draft_team": draft.draft_team if draft else None,
+        "ranks": ranks,
     }

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def held(settings, stack, tmp_path_factory):  # type: ignore[no-untyped-def]
-    """Joey Iosefa's 2015 records only: ESPN lists him twice, so his 2014 season is held for review."""
+    """Joey Iosefa's 2015 records only: ESPN lists him twice, so its second listing is held for review."""
     tmp = tmp_path_factory.mktemp("iosefa")
     extraction_id = _stage(settings, tmp, {"nfl": 2015, "espn": 2015, "cfr": 2014}, lambda r: "Iosefa" in str(r))
     orchestrator = ETLOrchestrator(settings=settings)
@@ -33,16 +33,13 @@ def test_a_held_record_resolved_as_a_new_person_is_loaded_as_one(settings, held)
     orchestrator, review_id, extraction_id = held
     people = scalar(settings, "SELECT count(*) FROM prospect_core WHERE name_key = 'joey iosefa'")
     resolved = orchestrator.resolve_review(review_id, new_person=True, decided_by="scout", reason="a third Iosefa")
-    assert resolved.decision == "new_person" and resolved.loaded == {"grades": 0, "measurements": 0, "stats": 1}
+    # ESPN's second listing (id 48584) carries a grade and a height and weight: a person of their own now.
+    assert resolved.decision == "new_person" and resolved.loaded == {"grades": 1, "measurements": 1, "stats": 0}
     assert scalar(settings, "SELECT count(*) FROM prospect_core WHERE name_key = 'joey iosefa'") == people + 1
-    assert (
-        scalar(
-            settings,
-            "SELECT season FROM prospect_college_stats WHERE prospect_id = :p",
-            p=resolved.prospect_id,
-        )
-        == 2014
+    shown = scalar(
+        settings, "SELECT source_ids ->> 'espn' FROM prospect_core WHERE prospect_id = :p", p=resolved.prospect_id
     )
+    assert shown == "48584"
     assert (
         scalar(
             settings,

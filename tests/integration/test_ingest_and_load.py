@@ -61,8 +61,8 @@ def test_two_concurrent_loads_of_one_extraction_write_once(settings):
         conn.execute(
             sa.text(
                 "INSERT INTO work_merged_prospects (extraction_id, match_key, full_name, name_key, surname_key, "
-                "source_ids, source_records) "
-                "VALUES (:x, 'someone|2015|x', 'Some One', 'some one', 'one', '{}', 1)"
+                "source_ids, source_records, ranks) "
+                "VALUES (:x, 'someone|2015|x', 'Some One', 'some one', 'one', '{}', 1, '{}')"
             ),
             {"x": extraction_id},
         )
@@ -97,8 +97,8 @@ def test_lineage_shows_with_the_load_that_commits_it_and_only_of_the_merge_it_lo
         conn.execute(
             sa.text(
                 "INSERT INTO work_merged_prospects (extraction_id, match_key, full_name, name_key, surname_key, "
-                "source_ids, source_records, block_bucket) "
-                "VALUES (:x, 'someone|2015|x', 'Some One', 'some one', 'one', '{}', 1, 7)"
+                "source_ids, source_records, block_bucket, ranks) "
+                "VALUES (:x, 'someone|2015|x', 'Some One', 'some one', 'one', '{}', 1, 7, '{}')"
             ),
             {"x": extraction_id},
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 from etl_worker.normalize import name_key, position_group
-from etl_worker.phases.resolve import Record, resolve_block
+from etl_worker.phases.resolve import Record, existing_person, resolve_block
 
 X = "00000000-0000-0000-0000-000000000001"
 
@@ -41,14 +41,44 @@ def test_two_people_with_one_name_in_one_class_stay_apart_and_others_follow_the_
 
 def test_a_record_that_fits_two_people_equally_is_held_for_review():
     records = [
+        rec("nfl", 1, "Kevin White", 2015, "WR", "West Virginia", "n1"),
+        rec("nfl", 2, "Kevin White", 2015, "WR", "Lackawanna", "n2"),
+        rec("yahoo", 1, "Kevin White", 2015, "WR", None),
+    ]
+    people, links, reviews = resolve_block(X, records, [], set())
+    assert [(r.record.source, r.reason) for r in reviews] == [("yahoo", "several people fit equally well")]
+    assert len(people) == 2 and ("yahoo", 1) not in people_of(links)
+
+
+def test_a_player_his_source_lists_twice_is_held_with_a_suggestion_not_made_two_people():
+    records = [
         rec("nfl", 1, "Joey Iosefa", 2015, "RB", "Hawaii", "n1"),
-        rec("espn", 1, "Joey Iosefa", 2015, "RB", "Hawai'i", "e1"),
-        rec("espn", 2, "Joey Iosefa", 2015, "FB", "Hawai'i", "e2"),
+        rec("espn", 1, "Joey Iosefa", 2015, "RB", "Hawai'i", "47143"),
+        rec("espn", 2, "Joey Iosefa", 2015, "FB", "Hawai'i", "48584"),  # FB is in the RB group
         rec("cfr", 1, "Joey Iosefa", 2014, None, "Hawaii"),
     ]
     people, links, reviews = resolve_block(X, records, [], set())
-    assert [r.record.source for r in reviews] == ["cfr"]
-    assert len(people) == 2 and ("cfr", 1) not in people_of(links)
+    assert len(people) == 1 and len(reviews) == 1
+    (held,) = reviews
+    assert held.record.source_player_id == "48584" and held.candidates == [people[0].match_key]
+    assert held.reason == (
+        "listed twice by espn: same name, class, school and position as 47143; suggestion: the same person"
+    )
+    # With one Joey Iosefa left, his college season joins him.
+    assert people_of(links)[("cfr", 1)] == people[0].match_key
+    # Against the prospect a load made of him before (known by its row and ids), the same.
+    loaded = existing_person(
+        {
+            "match_key": "joey iosefa|2015|loaded",
+            "name_key": "joey iosefa",
+            "draft_year": 2015,
+            "college": "Hawaii",
+            "position_group": "RB",
+            "source_ids": {"nfl": "n1", "espn": "47143"},
+        }
+    )
+    _, _, later = resolve_block(X, [records[2]], [loaded], set())
+    assert [r.candidates for r in later] == [["joey iosefa|2015|loaded"]]
 
 
 def test_nicknames_join_only_with_the_same_school_and_class():
