@@ -77,7 +77,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
         "enable_utc": True,
-        # What ``etl-worker beat`` runs, every so many seconds (etl_worker.schedule).
+        # What ``etl-worker beat`` runs, every so many seconds (etl_worker.ops.schedule).
         "beat_schedule": {
             "run-staged-extractions": {"task": "etl.run_staged", "schedule": float(settings.schedule.staged_seconds)},
             "prune-history": {"task": "etl.prune_history", "schedule": float(settings.schedule.prune_seconds)},

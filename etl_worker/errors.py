@@ -3,7 +3,9 @@
 - ``RetriableError``: a passing fault (connection lost, deadlock, serialization failure); Celery retries.
 - ``FatalError``: the run cannot go on (bad configuration, unknown extraction); one clear message.
 - ``RecordError``: one bad source row; it is quarantined with the reason and the run goes on.
-- ``DataQualityError``: a data-quality rule failed hard; the run stops before loading.
+- ``BatchesPending``: validate waits for transform batches that have not reported (retried, unbounded).
+
+A data-quality FAIL is no exception: it is the validate phase's outcome, which halts the run.
 """
 
 from __future__ import annotations
@@ -42,5 +44,5 @@ class TaskError(ETLError):
     """What a task raised, its message redacted (the original could carry a URL with a secret)."""
 
 
-class DataQualityError(ETLError):
-    """A data-quality rule failed hard."""
+class BatchesPending(RetriableError):
+    """Some planned transform batches have not reported yet; validate waits for them until the run's deadline."""

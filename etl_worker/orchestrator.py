@@ -13,12 +13,14 @@ from sqlalchemy import URL, Engine, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from etl_worker import replay, review, sources
+from etl_worker import sources
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
-from etl_worker.deadlines import expire_overdue
 from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
 from etl_worker.models import TERMINAL_STATUSES, ETLExecution, TransformerType
+from etl_worker.ops import review
+from etl_worker.ops.deadlines import expire_overdue
+from etl_worker.phases import replay
 from etl_worker.pipeline import alert_signature, batch_tasks, execution_task_ids
 from etl_worker.rules import DataQualityValidator
 from etl_worker.settings import Settings

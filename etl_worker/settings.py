@@ -82,7 +82,7 @@ def _webhook(env: Mapping[str, str]) -> str | None:
 
 @dataclass(frozen=True)
 class Alerting:
-    """Where alerts go and when they fire (see ``etl_worker.alerts``)."""
+    """Where alerts go and when they fire (see ``etl_worker.ops.alerts``)."""
 
     webhook_url: str | None = None
     min_quality: float = 80.0  # quality score (0-100) under which a run alerts
@@ -140,7 +140,7 @@ class Settings:
     # A worker whose events (heartbeats every 2 s) stop for this long is lost: its tasks go to the others.
     worker_lost_seconds: int = 30
     # A running execution that recorded nothing for this long while none of its tasks is queued or
-    # running anywhere (the broker lost them) is resumed from PostgreSQL (etl_worker.resume).
+    # running anywhere (the broker lost them) is resumed from PostgreSQL (etl_worker.ops.resume).
     stall_seconds: int = 60
     alerting: Alerting = field(default_factory=Alerting)
     schedule: Schedule = field(default_factory=Schedule)

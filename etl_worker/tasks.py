@@ -8,15 +8,15 @@ from typing import Any
 
 from celery import Task
 
-from etl_worker import alerts, schedule
 from etl_worker.celery_app import app, settings
-from etl_worker.errors import RetriableError
+from etl_worker.errors import BatchesPending, RetriableError
 from etl_worker.models import ETLPhase, PhaseStatus
+from etl_worker.ops import alerts, retention, schedule
 from etl_worker.phases import extract, load, merge, publish, transform, validate
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record
 from etl_worker.pipeline import build_pipeline
 from etl_worker.redact import redact_text
-from etl_worker.tracking import deliveries, retention
+from etl_worker.tracking import deliveries
 
 log = logging.getLogger(__name__)
 LIMITS = settings().task_limits
@@ -39,7 +39,7 @@ def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple
             settings(), request.id, request.retries or 0, ctx["execution_id"], request.hostname, task.name
         )
         outcome = (None, refused) if refused is not None else (call(), None)
-    except validate.BatchesPending as exc:
+    except BatchesPending as exc:
         raise task.retry(exc=exc, countdown=2, max_retries=None) from None
     except RetriableError as exc:
         if request.retries < settings().max_retries:
@@ -71,9 +71,6 @@ def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], c
     name="etl.run_extraction",
     bind=True,
     time_limit=LIMITS.run,
-    autoretry_for=(RetriableError,),
-    retry_backoff=True,
-    max_retries=5,
 )
 def run_extraction(
     self: Task,
@@ -94,17 +91,21 @@ def run_extraction(
     """
     overrides = {"max_records_per_batch": max_records_per_batch, "timeout_seconds": timeout_seconds}
     run_settings = settings().with_overrides(**{k: v for k, v in overrides.items() if v})
-    started = extract.start_execution(
-        run_settings,
-        self.request.id,
-        extraction_id,
-        transformer_types,
-        self.request.hostname,
-        replay_of,
-        from_phase,
-        adapters,
-        rules,
-    )
+    try:
+        started = extract.start_execution(
+            run_settings,
+            self.request.id,
+            extraction_id,
+            transformer_types,
+            self.request.hostname,
+            replay_of,
+            from_phase,
+            adapters,
+            rules,
+        )
+    except RetriableError as exc:  # as every task: ETL_MAX_RETRIES times, with backoff
+        retries = self.request.retries or 0
+        raise self.retry(exc=exc, countdown=_backoff(retries), max_retries=settings().max_retries) from None
     if started.ctx is not None:
         build_pipeline(started.ctx, started.plan, started.start, started.rerun, started.carried).apply_async()
         extract.mark_started(settings(), started)

@@ -226,7 +226,7 @@ def follow(settings: Settings, execution_id: str, console: Console, log: Console
     """
     from etl_worker.db import tracking
     from etl_worker.db.engine import transaction
-    from etl_worker.deadlines import expire_overdue
+    from etl_worker.ops.deadlines import expire_overdue
 
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))

@@ -63,6 +63,11 @@ def _use_embedded() -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     global ADMIN_URL
+    if os.environ.get("CI") == "true":  # the same examples on every CI run: a failure there reproduces
+        from hypothesis import settings as hypothesis_settings
+
+        hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+        hypothesis_settings.load_profile("ci")
     for name in [n for n in os.environ if n.startswith("ETL_") and not n.startswith("ETL_TEST_")]:
         del os.environ[name]
     if _use_embedded():

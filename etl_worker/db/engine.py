@@ -45,9 +45,19 @@ def dispose_all() -> None:
 _RETRIABLE_SQLSTATES = frozenset({"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006"})
 
 
+# What the server says when a connection is refused for good: a wrong password or user, a database
+# that does not exist, an address it does not accept. libpq reports these without a SQLSTATE.
+_REFUSED = ("password authentication failed", "does not exist", "no pg_hba.conf entry", "authentication failed")
+
+
+def is_refused(exc: BaseException) -> bool:
+    """The server refused the connection for a reason that trying again will not change."""
+    return isinstance(exc, sa.exc.OperationalError) and any(r in str(exc.orig) for r in _REFUSED)
+
+
 def is_retriable(exc: BaseException) -> bool:
     """Lost connections, deadlocks and serialization failures pass; trying again can succeed."""
-    if isinstance(exc, sa.exc.DBAPIError):
+    if isinstance(exc, sa.exc.DBAPIError) and not is_refused(exc):
         if exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError):
             return True
         return getattr(exc.orig, "pgcode", None) in _RETRIABLE_SQLSTATES
@@ -56,11 +66,14 @@ def is_retriable(exc: BaseException) -> bool:
 
 @contextmanager
 def transaction(url: str) -> Iterator[Connection]:
-    """One transaction on this process's engine; passing faults surface as ``RetriableError``."""
+    """One transaction on this process's engine; passing faults surface as ``RetriableError``, a
+    connection the server refuses for good as ``ConfigurationError``."""
     try:
         with get_engine(url).begin() as conn:
             yield conn
     except sa.exc.DBAPIError as exc:
+        if is_refused(exc):
+            raise ConfigurationError(f"the database refused the connection: {_first_line(exc.orig)}") from None
         if is_retriable(exc):
             raise RetriableError(f"database: {_first_line(exc.orig)}") from exc
         raise

@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from etl_worker import replay, rules
+from etl_worker import rules
 from etl_worker.db import staging, tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, FatalError
 from etl_worker.models import PHASES, ETLPhase, ETLStatus, PhaseStatus, TransformerStatus
+from etl_worker.phases import replay
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, plan_batches, plan_merge_parts
 from etl_worker.settings import Settings
 from etl_worker.sources import for_run, get_source, registry
@@ -152,7 +153,7 @@ def _replay(
 
 def mark_started(settings: Settings, started: Started) -> None:
     """The pipeline is enqueued: pending -> running (a redelivered ``run_extraction`` then does nothing).
-    Its context and plan are kept, to resume it if the broker loses it (etl_worker.resume)."""
+    Its context and plan are kept, to resume it if the broker loses it (etl_worker.ops.resume)."""
     pipeline = {"ctx": started.ctx, "plan": [b.as_dict() for b in started.plan]}
     with transaction(settings.database_url) as conn:
         tracking.mark_running(conn, started.execution_id, pipeline)

@@ -15,14 +15,10 @@ from sqlalchemy.engine import Connection
 from etl_worker import rules
 from etl_worker.db import quality, work
 from etl_worker.db.engine import transaction
-from etl_worker.errors import RetriableError
+from etl_worker.errors import BatchesPending
 from etl_worker.models import ETLPhase, PhaseStatus, TransformerStatus
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, skipped, sources_ok, utcnow
 from etl_worker.settings import Settings
-
-
-class BatchesPending(RetriableError):
-    """Some planned batches have not reported yet; validate waits for them until the run's deadline."""
 
 
 def collect_batches(

@@ -16,8 +16,8 @@ from typing import Any
 import redis
 
 from etl_worker.db.engine import transaction
-from etl_worker.deadlines import expire_overdue
 from etl_worker.errors import ConfigurationError, ETLError
+from etl_worker.ops.deadlines import expire_overdue
 from etl_worker.redact import redact_url
 from etl_worker.settings import Settings
 from etl_worker.tracking.records import record_meta

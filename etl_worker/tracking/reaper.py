@@ -33,10 +33,10 @@ from typing import Any
 
 from celery import Celery
 
-from etl_worker import resume
 from etl_worker.broker import is_amqp
 from etl_worker.db import tracking
 from etl_worker.db.engine import transaction
+from etl_worker.ops import resume
 from etl_worker.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -48,10 +48,14 @@ def report(settings, stack, tmp_path_factory):  # type: ignore[no-untyped-def]
 def test_report_lists_phases_transformers_and_quality(report):  # type: ignore[no-untyped-def]
     execution, path = report
     html = path.read_text()
-    assert execution.execution_id in html and "success" in html
-    for phase in ("extract", "validate", "merge", "load", "publish"):
-        assert phase in html
-    assert "quarantine_rate" in html and "yahoo" in html
+    heading = f'<h1>Execution {execution.execution_id} <span class="status">success</span></h1>'
+    assert heading in html
+    assert f"loaded {execution.total_prospects_loaded:,} prospects" in html
+    # A row per source in the transformers table: source, batches, records (10 pff, 24 cfr, 31 nfl, 12 yahoo).
+    for source, batches, records in (("pff", 1, 10), ("cfr", 3, 24), ("nfl", 4, 31), ("yahoo", 2, 12)):
+        assert f"<tr><td>{source}</td><td>{batches}</td><td>{records}</td>" in html
+    rules = re.findall(r"<tr><td>([a-z_]+)</td><td>[^<]*</td><td><span [^>]*>(pass|warn|fail)</span></td>", html)
+    assert ("quarantine_rate", "pass") in rules and ("error_rate", "pass") in rules
     assert "<script src" not in html and "<link" not in html  # self-contained
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from etl_worker.alerts import raise_alerts, recent
 from etl_worker.errors import RetriableError
+from etl_worker.ops.alerts import raise_alerts, recent
 from tests.helpers import FIXTURES, record_execution
 
 

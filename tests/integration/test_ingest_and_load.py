@@ -123,3 +123,16 @@ def test_lineage_shows_with_the_load_that_commits_it_and_only_of_the_merge_it_lo
     with transaction(settings.database_url) as conn:
         assert canonical.take_over_load(conn, extraction_id, merged, replay, merged) is None
     assert visible() == [(replay, "new")]
+
+
+def test_a_connection_the_server_refuses_for_good_is_not_retried(settings):  # type: ignore[no-untyped-def]
+    from sqlalchemy.engine import make_url
+
+    from etl_worker.errors import ConfigurationError
+
+    missing = make_url(settings.database_url).set(database="etl_no_such_database").render_as_string(False)
+    with pytest.raises(
+        ConfigurationError, match=r'the database refused the connection: .*"etl_no_such_database" does not'
+    ):
+        with transaction(missing) as conn:
+            conn.execute(sa.text("SELECT 1"))

@@ -12,8 +12,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from etl_worker.db.engine import transaction
-from etl_worker.dropfolder import DropFolder
 from etl_worker.ingest import ingest_file, sha256_of
+from etl_worker.ops.dropfolder import DropFolder
 from tests.helpers import FIXTURES, etl, wait_for
 
 NAMES = [

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl_worker.alerts import p95
+from etl_worker.ops.alerts import p95
 
 
 def test_p95_never_exceeds_the_largest_value_and_takes_one_value_as_is():

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from etl_worker.models import ETLExecution, PhaseExecution, TransformerExecution
+from etl_worker.ops.resume import resume_point
 from etl_worker.phases.results import Batch
-from etl_worker.resume import resume_point
 
 PLAN = [Batch("pff", 0, 1, 10), Batch("pff", 1, 11, 20), Batch("cfr", 0, 1, 10)]
 

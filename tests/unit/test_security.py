@@ -11,10 +11,10 @@ from typing import ClassVar
 
 import pytest
 
-from etl_worker.alerts import WebhookSink
 from etl_worker.celeryconfig import celery_config
 from etl_worker.db.staging import staging_table
 from etl_worker.errors import ConfigurationError, RetriableError
+from etl_worker.ops.alerts import WebhookSink
 from etl_worker.redact import install, redact_text, redact_url
 from etl_worker.settings import Settings
 from etl_worker.sources import get_source

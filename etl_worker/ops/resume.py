@@ -18,11 +18,11 @@ from typing import Any
 
 from celery import Celery
 
-from etl_worker import replay
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import NotFoundError
 from etl_worker.models import PHASES, ETLExecution, ETLPhase, PhaseStatus, TransformerStatus
+from etl_worker.phases import replay
 from etl_worker.phases.results import Batch, halt
 from etl_worker.pipeline import build_pipeline, execution_task_ids
 from etl_worker.settings import Settings

@@ -1,0 +1,3 @@
+from etl_worker.cli import main
+
+main()

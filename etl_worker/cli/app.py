@@ -1,0 +1,95 @@
+"""The ``etl-worker`` command group and what every command shares: one readable line instead of a
+traceback, settings, ids by prefix, tables and JSON."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import redis
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from etl_worker import redact
+from etl_worker.display import cell
+from etl_worker.errors import ConfigurationError, ETLError, RetriableError
+from etl_worker.redact import redact_url
+from etl_worker.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {cell(redact.redact_text(message))}", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
+_MISSING_SCHEMA = ("42P01", "42703")  # undefined table, undefined column
+
+
+def friendly(func: F) -> F:
+    """One readable line, not a traceback, for a user mistake or an unreachable server."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RetriableError as exc:
+            fail(f"{exc} (database {redact_url(Settings.from_env().database_url)})")
+        except ETLError as exc:
+            fail(str(exc))
+        except sa.exc.OperationalError as exc:
+            url = redact_url(Settings.from_env().database_url)
+            fail(f"cannot reach the database at {url}: {str(exc.orig).strip().splitlines()[0]}")
+        except sa.exc.ProgrammingError as exc:
+            if getattr(exc.orig, "pgcode", None) not in _MISSING_SCHEMA:
+                raise
+            url = redact_url(Settings.from_env().database_url)
+            fail(f"the database at {url} lacks tables or columns this version needs: run `etl-worker db upgrade`")
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            settings = Settings.from_env()
+            fail(f"cannot reach the broker at {redact_url(settings.broker_url)}: {exc}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigurationError as exc:
+        fail(str(exc))
+        raise
+
+
+def full_id(kind: str, value: str) -> str:
+    """The full execution or extraction id that ``value`` names: the id, or a unique prefix of it."""
+    from etl_worker.tracking.history import resolve_id
+
+    return resolve_id(load_settings(), kind, value)
+
+
+def add_row(table: Table, *values: object) -> None:
+    """A table row of values from data: escaped, never read as markup."""
+    table.add_row(*(cell(v) for v in values))
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what the library does.")
+def main(verbose: bool) -> None:
+    """etl_worker: a distributed ETL orchestrator for NFL draft-prospect data."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    redact.install()

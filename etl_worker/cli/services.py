@@ -1,0 +1,146 @@
+"""The long-running processes (workers, listener, beat, the drop-folder watcher, Flower) and the demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from etl_worker.cli.app import console, err_console, friendly, load_settings, main
+from etl_worker.display import cell
+from etl_worker.errors import ConfigurationError
+from etl_worker.redact import redact_url
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--concurrency", "-c", type=int, default=None, help="Worker processes (default: cores).")
+@click.option("--hostname", "-n", default=None, help="Node name, e.g. worker1@%h.")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.pass_context
+@friendly
+def worker(ctx: click.Context, concurrency: int | None, hostname: str | None, loglevel: str) -> None:
+    """Run a Celery worker of etl_worker (other celery worker options pass through)."""
+    from etl_worker.celery_app import app
+    from etl_worker.db.migrate import check_current
+
+    check_current(load_settings().database_url)
+    argv = ["worker", f"--loglevel={loglevel}"]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    if hostname:
+        argv.append(f"--hostname={hostname}")
+    app.worker_main([*argv, *ctx.args])
+
+
+@main.command()
+@friendly
+def listener() -> None:
+    """Follow the result backend and write execution history to PostgreSQL; hand a lost worker's tasks on.
+
+    Besides history, the listener runs the reaper: a worker silent for ETL_WORKER_LOST_SECONDS is lost,
+    and the tasks it held go back to the queue at once (see etl_worker.tracking.reaper).
+    """
+    from etl_worker.celery_app import app
+    from etl_worker.db.migrate import check_current
+    from etl_worker.tracking.listener import Listener
+    from etl_worker.tracking.reaper import Reaper
+
+    settings = load_settings()
+    check_current(settings.database_url)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    follower = Listener(settings)
+    reaper = Reaper(settings, app)
+    reaping = threading.Thread(target=reaper.run, args=(stop,), name="reaper", daemon=True)
+    reaping.start()
+    err_console.print(f"listener following {cell(redact_url(settings.result_backend))}", highlight=False)
+    follower.run(stop, on_ready=lambda: err_console.print("listener ready"))
+    reaping.join(10)
+    err_console.print(f"listener stopped after {follower.recorded} records; {reaper.handed_over} task(s) handed over")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--schedule-file", type=click.Path(dir_okay=False), help="Default: in the data directory.")
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.pass_context
+@friendly
+def beat(ctx: click.Context, schedule_file: str | None, loglevel: str) -> None:
+    """Run the scheduler: start staged extractions nobody ran; prune history past its retention."""
+    from etl_worker.celery_app import app
+    from etl_worker.db.migrate import check_current
+    from etl_worker.embedded import etl_home, private_dir
+
+    settings = load_settings()
+    check_current(settings.database_url)
+    path = Path(schedule_file) if schedule_file else private_dir(etl_home()) / "celerybeat-schedule"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    s = settings.schedule
+    err_console.print(
+        f"beat: staged extractions every {s.staged_seconds} s (after {s.settle_seconds} s quiet), "
+        f"history pruning every {s.prune_seconds} s (keeps {s.retention_days} days)"
+    )
+    app.start(["beat", f"--schedule={path}", f"--loglevel={loglevel}", *ctx.args])
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds.")
+@friendly
+def watch(directory: str, interval: float) -> None:
+    """Stage and run every export file that appears in DIRECTORY (named after its source: pff_2021.csv)."""
+    from etl_worker.ops.dropfolder import DropFolder
+
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ConfigurationError(f"cannot watch {folder}: no such directory")
+    from etl_worker.db.migrate import check_current
+
+    settings = load_settings()
+    check_current(settings.database_url)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    watcher = DropFolder(settings, folder)
+    console.print(f"watching {cell(folder)} every {interval:g} s", highlight=False)
+    while not stop.is_set():
+        for outcome in watcher.poll():
+            line = f"{outcome.status} {outcome.path.name}: {outcome.message}"
+            if outcome.execution_id:
+                line += f" (extraction {outcome.extraction_id}, execution {outcome.execution_id})"
+            console.print(cell(line), highlight=False, soft_wrap=True)
+        stop.wait(interval)
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--port", default=5555, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True)
+@click.option("--insecure", is_flag=True, help="Start without basic auth.")
+@click.pass_context
+@friendly
+def flower(ctx: click.Context, port: int, address: str, insecure: bool) -> None:
+    """Start Flower for etl_worker's app, with basic auth from ETL_FLOWER_BASIC_AUTH (user:password)."""
+    auth = os.environ.get("ETL_FLOWER_BASIC_AUTH", "")
+    if not auth and not insecure:
+        raise ConfigurationError("set ETL_FLOWER_BASIC_AUTH=user:password (or pass --insecure)")
+    if auth and ":" not in auth:
+        raise ConfigurationError("ETL_FLOWER_BASIC_AUTH must look like user:password")
+    argv = [sys.executable, "-m", "etl_worker.flower_auth", f"--port={port}", f"--address={address}"]
+    env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
+    if auth:
+        env["FLOWER_BASIC_AUTH"] = auth  # read by Flower from its environment, not shown in the process list
+    os.execve(sys.executable, [*argv, *ctx.args], env)
+
+
+@main.command()
+@friendly
+def demo() -> None:
+    """Run the whole system on the bundled sample data and print a report (embedded servers by default)."""
+    from etl_worker.demo import run_demo
+
+    status = run_demo(console)
+    sys.exit(0 if status in ("success", "partial_success") else 2)
