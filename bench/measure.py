@@ -99,7 +99,6 @@ def stage(settings: Settings, paths: dict[str, Path]) -> tuple[str, int, float]:
 
 @contextmanager
 def workers(settings: Settings, count: int, log_dir: Path) -> Iterator[ProcessGroup]:
-    from etl_worker.celery_app import app
 
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -112,11 +111,11 @@ def workers(settings: Settings, count: int, log_dir: Path) -> Iterator[ProcessGr
     }
     procs = ProcessGroup(env, log_dir)
     names = {procs.start_worker(f"bench{i}") for i in range(count)}
-    deadline = time.monotonic() + 60
-    while not names <= {n for reply in (app.control.ping(timeout=0.5) or []) for n in reply}:
-        if time.monotonic() > deadline:
-            procs.stop_all()
-            raise RuntimeError(f"workers did not start; see {log_dir}")
+    try:
+        procs.wait_for_workers(names, 60)
+    except TimeoutError:
+        procs.stop_all()
+        raise
     try:
         yield procs
     finally:

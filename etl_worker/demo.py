@@ -8,7 +8,6 @@ a report. Whatever it started is stopped at the end, Ctrl-C included.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -55,7 +54,7 @@ def run_demo(console: Console) -> str:
         with console.status("starting the listener and two workers"):
             procs.start("listener", "listener")
             nodes = [procs.start_worker("w1"), procs.start_worker("w2")]
-            _wait_for_workers(nodes)
+            procs.wait_for_workers(set(nodes))
             procs.wait_for_log("listener", "listener ready", 60)
         console.print(f"workers {', '.join(nodes)} and the listener are up (logs in {log_dir})")
         extraction_id = _stage(settings, console)
@@ -67,18 +66,6 @@ def run_demo(console: Console) -> str:
         if servers is not None:
             servers.stop()
         os.umask(umask)
-
-
-def _wait_for_workers(nodes: list[str], timeout: float = 90) -> None:
-    from etl_worker.celery_app import app
-
-    deadline = time.monotonic() + timeout
-    while True:
-        replies = app.control.ping(timeout=0.5) or []
-        if set(nodes) <= {name for reply in replies for name in reply}:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"workers {nodes} did not answer within {timeout} s")
 
 
 def _stage(settings: Settings, console: Console) -> str:

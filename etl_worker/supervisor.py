@@ -38,6 +38,17 @@ class ProcessGroup:
         self.start(name, "worker", "-c", str(concurrency), "-n", f"{name}@%h", "--without-mingle", "--without-gossip")
         return f"{name}@{socket.gethostname()}"
 
+    def wait_for_workers(self, nodes: set[str], timeout: float = 90) -> None:
+        """Until every worker of ``nodes`` answers a ping on this process's broker; TimeoutError after ``timeout``."""
+        from etl_worker.celery_app import app
+
+        deadline = time.monotonic() + timeout
+        while not nodes <= {name for reply in (app.control.ping(timeout=0.5) or []) for name in reply}:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"workers {sorted(nodes)} did not answer within {timeout:g} s; logs in {self.log_dir}"
+                )
+
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
         proc = self.procs.pop(name, None)
         if proc is None or proc.poll() is not None:

@@ -146,6 +146,32 @@ def _draft_columns() -> list[sa.Column]:
     return [sa.Column("draft_round", sa.Integer), sa.Column("draft_pick", sa.Integer), sa.Column("draft_team", sa.Text)]
 
 
+# The facts of a record, the same in the work tables (one row per staged record) and in the canonical
+# tables (one row per person and source). Each call makes new columns: a column belongs to one table.
+def _grade_columns(key: bool) -> list[sa.Column]:
+    return [
+        sa.Column("grade_type", sa.Text, primary_key=key, nullable=False),
+        sa.Column("grade", sa.Float),
+        sa.Column("scale", sa.Text),
+        sa.Column("grade_normalized", sa.Float),
+        sa.Column("rank", sa.Integer),
+        sa.Column("position_rank", sa.Integer),
+        sa.Column("season", sa.Integer),
+    ]
+
+
+def _measurement_columns() -> list[sa.Column]:
+    return [sa.Column(name, sa.Float) for name in MEASUREMENT_FIELDS]
+
+
+def _season_columns(key: bool) -> list[sa.Column]:
+    return [
+        sa.Column("season", sa.Integer, primary_key=key, nullable=False),
+        sa.Column("team", sa.Text, primary_key=key, nullable=False),
+        *[sa.Column(name, sa.Float) for name in STAT_FIELDS],
+    ]
+
+
 work_prospects = sa.Table(
     "work_prospects",
     metadata,
@@ -173,29 +199,21 @@ work_grades = sa.Table(
     "work_grades",
     metadata,
     *_work_key(),
-    sa.Column("grade_type", sa.Text, primary_key=True),
-    sa.Column("grade", sa.Float),
-    sa.Column("scale", sa.Text),
-    sa.Column("grade_normalized", sa.Float),
-    sa.Column("rank", sa.Integer),
-    sa.Column("position_rank", sa.Integer),
-    sa.Column("season", sa.Integer),
+    *_grade_columns(key=True),
 )
 
 work_measurements = sa.Table(
     "work_measurements",
     metadata,
     *_work_key(),
-    *[sa.Column(name, sa.Float) for name in MEASUREMENT_FIELDS],
+    *_measurement_columns(),
 )
 
 work_college_stats = sa.Table(
     "work_college_stats",
     metadata,
     *_work_key(),
-    sa.Column("season", sa.Integer, primary_key=True),
-    sa.Column("team", sa.Text, primary_key=True),
-    *[sa.Column(name, sa.Float) for name in STAT_FIELDS],
+    *_season_columns(key=True),
 )
 
 work_merged_prospects = sa.Table(
@@ -285,13 +303,7 @@ prospect_grades = sa.Table(
     "prospect_grades",
     metadata,
     *_fact_key(),
-    sa.Column("grade_type", sa.Text, nullable=False),
-    sa.Column("grade", sa.Float),
-    sa.Column("scale", sa.Text),
-    sa.Column("grade_normalized", sa.Float),
-    sa.Column("rank", sa.Integer),
-    sa.Column("position_rank", sa.Integer),
-    sa.Column("season", sa.Integer),
+    *_grade_columns(key=False),
     sa.Column("updated_at", TS, nullable=False, server_default=_now()),
     sa.UniqueConstraint("prospect_id", "source", "grade_type"),
 )
@@ -300,7 +312,7 @@ prospect_measurements = sa.Table(
     "prospect_measurements",
     metadata,
     *_fact_key(),
-    *[sa.Column(name, sa.Float) for name in MEASUREMENT_FIELDS],
+    *_measurement_columns(),
     sa.Column("updated_at", TS, nullable=False, server_default=_now()),
     sa.UniqueConstraint("prospect_id", "source"),
 )
@@ -309,9 +321,7 @@ prospect_college_stats = sa.Table(
     "prospect_college_stats",
     metadata,
     *_fact_key(),
-    sa.Column("season", sa.Integer, nullable=False),
-    sa.Column("team", sa.Text, nullable=False),
-    *[sa.Column(name, sa.Float) for name in STAT_FIELDS],
+    *_season_columns(key=False),
     sa.Column("updated_at", TS, nullable=False, server_default=_now()),
     sa.UniqueConstraint("prospect_id", "source", "season", "team"),
 )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from etl_worker.db import staging, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import RecordError, RetriableError
@@ -102,24 +104,37 @@ def transform(
                     rows.setdefault(table, []).extend(table_rows)
             work.replace_batch(conn, extraction_id, batch.source, batch.row_lo, batch.row_hi, rows)
             counts = {"records_processed": processed, "records_succeeded": processed - failed, "records_failed": failed}
-            work.record_batch(
-                conn,
-                extraction_id=extraction_id,
-                source=batch.source,
-                batch_no=batch.batch_no,
-                row_lo=batch.row_lo,
-                row_hi=batch.row_hi,
-                status=TransformerStatus.SUCCESS,
-                task_id=task_id,
-                error_message=None,
-                **counts,
-            )
+            _note(conn, extraction_id, batch, task_id, TransformerStatus.SUCCESS, None, **counts)
     except RetriableError:
         raise
     except Exception as exc:
         log.exception("transform batch failed", extra={"extraction_id": extraction_id, "source": batch.source})
         return failed_batch(settings, ctx, batch, clock, worker, task_id, f"{type(exc).__name__}: {exc}")
     return _record(ctx, batch, clock, worker, task_id, status=TransformerStatus.SUCCESS, error_message=None, **counts)
+
+
+def _note(
+    conn: Connection,
+    extraction_id: str,
+    batch: Batch,
+    task_id: str | None,
+    status: str,
+    error: str | None,
+    **counts: int,
+) -> None:
+    """The batch's row in the extraction's batch ledger."""
+    work.record_batch(
+        conn,
+        extraction_id=extraction_id,
+        source=batch.source,
+        batch_no=batch.batch_no,
+        row_lo=batch.row_lo,
+        row_hi=batch.row_hi,
+        status=status,
+        task_id=task_id,
+        error_message=error,
+        **counts,
+    )
 
 
 def failed_batch(
@@ -134,17 +149,7 @@ def failed_batch(
     """Record a batch that could not be transformed (best effort: the database may be what failed)."""
     try:
         with transaction(settings.database_url) as conn:
-            work.record_batch(
-                conn,
-                extraction_id=ctx["extraction_id"],
-                source=batch.source,
-                batch_no=batch.batch_no,
-                row_lo=batch.row_lo,
-                row_hi=batch.row_hi,
-                status=TransformerStatus.FAILED,
-                task_id=task_id,
-                error_message=error,
-            )
+            _note(conn, ctx["extraction_id"], batch, task_id, TransformerStatus.FAILED, error)
     except Exception:
         log.warning(
             "could not record the failed batch", extra={"extraction_id": ctx["extraction_id"], "source": batch.source}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, RowMapping
 
@@ -15,39 +16,20 @@ from etl_worker.models import ACTIVE_STATUSES, PHASES, ETLExecution, ETLStatus, 
 from etl_worker.settings import Settings
 
 _PHASE_ORDER = {p: i for i, p in enumerate(PHASES)}
+T = TypeVar("T")
+
+
+def _from_row(cls: type[T], row: RowMapping, **given: Any) -> T:
+    """A record dataclass from a history row: every field the row has, then ``given``."""
+    return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row and f.name not in given}, **given)  # type: ignore[arg-type]
 
 
 def _phase(row: RowMapping, extraction_id: str) -> PhaseExecution:
-    return PhaseExecution(
-        phase=row["phase"],
-        extraction_id=extraction_id,
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-        duration_seconds=row["duration_seconds"],
-        status=row["status"],
-        details=row["details"] or {},
-        error_message=row["error_message"],
-        task_id=row["task_id"],
-        hostname=row["hostname"],
-    )
+    return _from_row(PhaseExecution, row, extraction_id=extraction_id, details=row["details"] or {})
 
 
 def _transformer(row: RowMapping) -> TransformerExecution:
-    return TransformerExecution(
-        transformer_type=row["transformer_type"],
-        extraction_id=row["extraction_id"],
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-        duration_seconds=row["duration_seconds"],
-        status=row["status"],
-        records_processed=row["records_processed"],
-        records_succeeded=row["records_succeeded"],
-        records_failed=row["records_failed"],
-        error_message=row["error_message"],
-        batch_no=row["batch_no"],
-        task_id=row["task_id"],
-        hostname=row["hostname"],
-    )
+    return _from_row(TransformerExecution, row)
 
 
 def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:

@@ -21,7 +21,6 @@ def worker_path() -> list[str]:
 
 @pytest.fixture(scope="module")
 def stack(settings, worker_path: list[str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessGroup]:  # type: ignore[no-untyped-def]
-    from etl_worker.celery_app import app
 
     env = {
         **os.environ,
@@ -35,16 +34,10 @@ def stack(settings, worker_path: list[str], tmp_path_factory: pytest.TempPathFac
     procs.start_worker("w2")
     procs.start("listener", "listener")
     host = socket.gethostname()
-    expected = {f"w1@{host}", f"w2@{host}"}
-
-    def ready() -> bool:
-        replies = app.control.ping(timeout=0.5) or []
-        return expected <= {name for reply in replies for name in reply}
-
     try:
-        wait_for(ready, 60, "both workers to answer a ping")
+        procs.wait_for_workers({f"w1@{host}", f"w2@{host}"}, 60)
         wait_for(lambda: "listener ready" in procs.log("listener"), 30, "the listener")
-    except AssertionError:
+    except (AssertionError, TimeoutError):
         print({name: procs.log(name)[-2000:] for name in ("w1", "w2", "listener")})
         procs.stop_all()
         raise

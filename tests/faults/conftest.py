@@ -103,7 +103,6 @@ def _drop(url: str) -> None:
 def _start(
     settings, tmp: Path, extra_env: dict[str, str] | None = None, probe_app: bool = True
 ) -> tuple[ProcessGroup, Path]:  # type: ignore[no-untyped-def]
-    from etl_worker.celery_app import app
 
     faults = tmp / "faults"
     faults.mkdir(exist_ok=True)
@@ -121,12 +120,8 @@ def _start(
     nodes = {procs.start_worker("w1"), procs.start_worker("w2")}
     procs.start("listener", "listener")
 
-    def ready() -> bool:
-        replies = app.control.ping(timeout=0.5) or []
-        return nodes <= {name for reply in replies for name in reply}
-
     if probe_app:  # this process's app speaks to the run's broker
-        wait_for(ready, 60, "both workers to answer a ping")
+        procs.wait_for_workers(nodes, 60)
     else:
         wait_for(
             lambda: all(
