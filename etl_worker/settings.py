@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from etl_worker.broker import AMQP_SCHEMES, REDIS_SCHEMES, is_amqp
@@ -80,6 +81,13 @@ def _webhook(env: Mapping[str, str]) -> str | None:
     return url
 
 
+def _basic_auth(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name) or None
+    if value is not None and ":" not in value:
+        raise ConfigurationError(f"{name} must look like user:password")
+    return value
+
+
 @dataclass(frozen=True)
 class Alerting:
     """Where alerts go and when they fire (see ``etl_worker.ops.alerts``)."""
@@ -144,6 +152,10 @@ class Settings:
     stall_seconds: int = 60
     alerting: Alerting = field(default_factory=Alerting)
     schedule: Schedule = field(default_factory=Schedule)
+    # Where the embedded servers, the demo's logs and reports and beat's schedule live (ETL_HOME).
+    home: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "etl_worker")
+    # Flower's basic auth, user:password (ETL_FLOWER_BASIC_AUTH); never shown.
+    flower_basic_auth: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -184,6 +196,8 @@ class Settings:
                 prune_seconds=_int(env, "ETL_SCHEDULE_PRUNE_SECONDS", Schedule.prune_seconds),
                 retention_days=_int(env, "ETL_HISTORY_RETENTION_DAYS", Schedule.retention_days),
             ),
+            home=Path(env["ETL_HOME"]) if env.get("ETL_HOME") else cls().home,
+            flower_basic_auth=_basic_auth(env, "ETL_FLOWER_BASIC_AUTH"),
         )
         settings.check()
         return settings

@@ -149,7 +149,7 @@ def _admin() -> sa.Engine:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    from etl_worker.tracking.listener import redis_client
+    from etl_worker.broker import redis_client
 
     url = os.environ["ETL_RESULT_BACKEND"]
     client = redis_client(url)

@@ -11,7 +11,7 @@ from etl_worker import terminal
 from etl_worker.cli.app import add_row, console, err_console, friendly, full_id, load_settings, main, print_json
 from etl_worker.display import printable
 from etl_worker.errors import ConfigurationError
-from etl_worker.models import PHASES
+from etl_worker.models import PHASES, ETLStatus
 
 
 @main.command()
@@ -53,7 +53,7 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
         print_json(execution.as_dict())
     else:
         terminal.render_execution(console, execution)
-    if execution.overall_status == "failed":
+    if execution.overall_status == ETLStatus.FAILED:
         sys.exit(2)
 
 
@@ -98,7 +98,7 @@ def replay(execution_id: str, from_phase: str | None, wait: bool) -> None:
     terminal.follow(settings, new_id, err_console, console)
     execution = orchestrator.wait(new_id)
     terminal.render_execution(console, execution)
-    if execution.overall_status == "failed":
+    if execution.overall_status == ETLStatus.FAILED:
         sys.exit(2)
 
 

@@ -13,6 +13,7 @@ import click
 from etl_worker.cli.app import console, err_console, friendly, load_settings, main
 from etl_worker.display import cell
 from etl_worker.errors import ConfigurationError
+from etl_worker.models import ETLStatus
 from etl_worker.redact import redact_url
 
 
@@ -73,11 +74,11 @@ def beat(ctx: click.Context, schedule_file: str | None, loglevel: str) -> None:
     """Run the scheduler: start staged extractions nobody ran; prune history past its retention."""
     from etl_worker.celery_app import app
     from etl_worker.db.migrate import check_current
-    from etl_worker.embedded import etl_home, private_dir
+    from etl_worker.embedded import private_dir
 
     settings = load_settings()
     check_current(settings.database_url)
-    path = Path(schedule_file) if schedule_file else private_dir(etl_home()) / "celerybeat-schedule"
+    path = Path(schedule_file) if schedule_file else private_dir(load_settings().home) / "celerybeat-schedule"
     path.parent.mkdir(parents=True, exist_ok=True)
     s = settings.schedule
     err_console.print(
@@ -124,11 +125,9 @@ def watch(directory: str, interval: float) -> None:
 @friendly
 def flower(ctx: click.Context, port: int, address: str, insecure: bool) -> None:
     """Start Flower for etl_worker's app, with basic auth from ETL_FLOWER_BASIC_AUTH (user:password)."""
-    auth = os.environ.get("ETL_FLOWER_BASIC_AUTH", "")
+    auth = load_settings().flower_basic_auth
     if not auth and not insecure:
         raise ConfigurationError("set ETL_FLOWER_BASIC_AUTH=user:password (or pass --insecure)")
-    if auth and ":" not in auth:
-        raise ConfigurationError("ETL_FLOWER_BASIC_AUTH must look like user:password")
     argv = [sys.executable, "-m", "etl_worker.flower_auth", f"--port={port}", f"--address={address}"]
     env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
     if auth:
@@ -143,4 +142,4 @@ def demo() -> None:
     from etl_worker.demo import run_demo
 
     status = run_demo(console)
-    sys.exit(0 if status in ("success", "partial_success") else 2)
+    sys.exit(0 if status in (ETLStatus.SUCCESS, ETLStatus.PARTIAL_SUCCESS) else 2)

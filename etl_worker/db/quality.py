@@ -19,6 +19,7 @@ from etl_worker.db.schema import (
     work_measurements,
     work_prospects,
 )
+from etl_worker.models import TransformerStatus
 
 
 def source_volumes(conn: Connection, extraction_id: str, sources: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -27,7 +28,7 @@ def source_volumes(conn: Connection, extraction_id: str, sources: Iterable[str])
     tb = transform_batches.c
     rows = conn.execute(
         sa.select(tb.source, sa.func.sum(tb.records_processed), sa.func.sum(tb.records_succeeded))
-        .where(tb.extraction_id == extraction_id, tb.source.in_(sources), tb.status == "success")
+        .where(tb.extraction_id == extraction_id, tb.source.in_(sources), tb.status == TransformerStatus.SUCCESS)
         .group_by(tb.source)
     )
     volumes = {s: {"processed": 0, "succeeded": 0, "quarantined": 0} for s in sources}

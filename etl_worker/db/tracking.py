@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from etl_worker.db.schema import etl_executions, etl_phase_runs, etl_transformer_runs, extractions, task_deliveries
 from etl_worker.errors import RetriableError
-from etl_worker.models import ACTIVE_STATUSES, PHASES, PhaseStatus, TransformerStatus
+from etl_worker.models import ACTIVE_STATUSES, PHASES, ExecutionStatus, PhaseStatus, TransformerStatus
 
 _FINAL_RUN_STATES = (PhaseStatus.SUCCESS, PhaseStatus.FAILED, PhaseStatus.SKIPPED)
 
@@ -43,7 +43,7 @@ def create_execution(
                 insert(etl_executions).values(
                     execution_id=execution_id,
                     extraction_id=extraction_id,
-                    status="pending",
+                    status=ExecutionStatus.PENDING,
                     transformer_types=transformer_types,
                     deadline_at=sa.func.now() + sa.func.make_interval(0, 0, 0, 0, 0, 0, timeout_seconds),
                     batch_size=batch_size,
@@ -121,8 +121,8 @@ def mark_running(conn: Connection, execution_id: str, pipeline: dict[str, Any]) 
     return bool(
         conn.execute(
             sa.update(etl_executions)
-            .where(etl_executions.c.execution_id == execution_id, etl_executions.c.status == "pending")
-            .values(status="running", pipeline=pipeline)
+            .where(etl_executions.c.execution_id == execution_id, etl_executions.c.status == ExecutionStatus.PENDING)
+            .values(status=ExecutionStatus.RUNNING, pipeline=pipeline)
         ).rowcount
     )
 
@@ -138,7 +138,7 @@ def stalled_executions(conn: Connection, seconds: float) -> list[tuple[str, dict
 
     rows = conn.execute(
         sa.select(x.execution_id, x.pipeline).where(
-            x.status == "running",
+            x.status == ExecutionStatus.RUNNING,
             x.pipeline.is_not(None),
             x.started_at < since,
             sa.or_(x.resumed_at.is_(None), x.resumed_at < since),
@@ -226,7 +226,7 @@ def fail_overdue(conn: Connection) -> list[str]:
         sa.update(etl_executions)
         .where(t.status.in_(ACTIVE_STATUSES), t.deadline_at < sa.func.now())
         .values(
-            status="failed",
+            status=ExecutionStatus.FAILED,
             completed_at=sa.func.now(),
             duration_seconds=sa.func.extract("epoch", sa.func.now() - t.started_at),
             error_summary=sa.func.concat(

@@ -19,6 +19,7 @@ from etl_worker.db.schema import (
     work_prospects,
 )
 from etl_worker.db.staging import copy_rows
+from etl_worker.models import TransformerStatus
 
 
 def replace_batch(
@@ -68,7 +69,10 @@ def record_batch(conn: Connection, **values: Any) -> None:
         stmt.on_conflict_do_update(
             index_elements=list(keys),
             set_={k: stmt.excluded[k] for k in values if k not in keys} | {"updated_at": sa.func.now()},
-            where=sa.or_(transform_batches.c.status != "success", stmt.excluded.status == "success"),
+            where=sa.or_(
+                transform_batches.c.status != TransformerStatus.SUCCESS,
+                stmt.excluded.status == TransformerStatus.SUCCESS,
+            ),
         )
     )
 
@@ -83,7 +87,7 @@ def all_batches_done(conn: Connection, extraction_id: str, plan: Mapping[str, in
     """Whether the ledger holds every batch of ``plan`` (batches per source) as transformed."""
     ledger = batch_ledger(conn, extraction_id)
     wanted = [(source, n) for source, count in plan.items() for n in range(count)]
-    return bool(wanted) and all(ledger.get(key, {}).get("status") == "success" for key in wanted)
+    return bool(wanted) and all(ledger.get(key, {}).get("status") == TransformerStatus.SUCCESS for key in wanted)
 
 
 def untrusted_ids(

@@ -25,6 +25,7 @@ from etl_worker.db import alerts as store
 from etl_worker.db import quality
 from etl_worker.db.engine import transaction
 from etl_worker.errors import RetriableError
+from etl_worker.models import ETLStatus
 from etl_worker.redact import redact_text, redact_url
 from etl_worker.settings import Alerting, Settings
 
@@ -51,9 +52,9 @@ def evaluate(conn: Connection, rules: Alerting, execution: dict[str, Any]) -> li
     """Every alert the finished ``execution`` (a row of etl_executions) raises."""
     found: list[Alert] = []
     status, score = execution["status"], execution["quality_score"]
-    if status == "failed":
+    if status == ETLStatus.FAILED:
         found.append(Alert("run_failed", "all", "critical", f"run failed: {execution['error_summary']}", {}))
-    elif status == "partial_success":
+    elif status == ETLStatus.PARTIAL_SUCCESS:
         message = f"partial success: {execution['error_summary']}"
         found.append(Alert("partial_success", "all", "warning", message, {}))
     if score is not None and score < rules.min_quality:

@@ -12,7 +12,7 @@ from etl_worker import rules
 from etl_worker.db import staging, tracking, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, FatalError
-from etl_worker.models import PHASES, ETLPhase, ETLStatus, PhaseStatus, TransformerStatus
+from etl_worker.models import PHASES, ETLPhase, ETLStatus, ExecutionStatus, PhaseStatus, TransformerStatus
 from etl_worker.phases import replay
 from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, plan_batches, plan_merge_parts
 from etl_worker.settings import Settings
@@ -81,8 +81,8 @@ def start_execution(
             log.warning(message, extra={"extraction_id": extraction_id, "execution_id": owner})
             return Started(owner, "joined", message)
         status, deadline = tracking.execution_state(conn, execution_id)
-        if status != "pending":
-            return Started(execution_id, "already_started" if status == "running" else status)
+        if status != ExecutionStatus.PENDING:
+            return Started(execution_id, "already_started" if status == ExecutionStatus.RUNNING else status)
         try:
             _check_plugins(adapters, rule_names, worker)
             staging.extraction_state(conn, extraction_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 from etl_worker.db import canonical, tracking
 from etl_worker.db.engine import transaction
-from etl_worker.models import ETLPhase, PhaseStatus
+from etl_worker.models import ETLPhase, ExecutionStatus, PhaseStatus
 from etl_worker.phases.results import Clock, halt, phase_record, skipped, sources_ok
 from etl_worker.settings import Settings
 
@@ -27,7 +27,7 @@ def load(
     merged_by = ctx.get("merged_by") or execution_id
     with transaction(settings.database_url) as conn:
         status = tracking.execution_status(conn, execution_id, lock=True)
-        if status != "running":
+        if status != ExecutionStatus.RUNNING:
             error = f"execution is {status}; nothing was loaded"
             record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.FAILED, clock, worker, {}, error, task_id)
             return {"run": halt(run, f"load refused: {error}"), "records": [record]}

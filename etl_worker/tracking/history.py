@@ -81,7 +81,7 @@ def get_summary(settings: Settings) -> dict[str, Any]:
         live = tracking.summary(conn)
         kept = rollups.totals(conn)
     by_status = {s.value: live["by_status"].get(s.value, 0) + kept["by_status"][s.value] for s in ETLStatus}
-    by_status["running"] = live["by_status"].get("running", 0) + live["by_status"].get("pending", 0)
+    by_status["running"] = sum(live["by_status"].get(s, 0) for s in ACTIVE_STATUSES)
     finished = sum(by_status[s.value] for s in ETLStatus)
     timed = live["timed_runs"] + kept["timed_runs"]
     last = max((t for t in (live["last_started_at"], kept["last_started_at"]) if t is not None), default=None)

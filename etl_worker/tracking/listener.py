@@ -15,30 +15,15 @@ from typing import Any
 
 import redis
 
+from etl_worker.broker import redis_client
 from etl_worker.db.engine import transaction
-from etl_worker.errors import ConfigurationError, ETLError
+from etl_worker.errors import ETLError
 from etl_worker.ops.deadlines import expire_overdue
-from etl_worker.redact import redact_url
 from etl_worker.settings import Settings
 from etl_worker.tracking.records import record_meta
 
 log = logging.getLogger(__name__)
 PATTERN = "celery-task-meta-*"
-
-
-def redis_client(url: str) -> redis.Redis:
-    """A Redis client for a broker/backend URL (``redis+socket://PATH`` included)."""
-    if url.startswith("redis+socket://"):
-        url = "unix://" + url.removeprefix("redis+socket://")
-    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=15)
-
-
-def check_reachable(url: str) -> None:
-    """Raise one readable line (password hidden) when the broker or result backend does not answer."""
-    try:
-        redis_client(url).ping()
-    except (redis.RedisError, OSError) as exc:
-        raise ConfigurationError(f"cannot reach Redis at {redact_url(url)}: {exc}") from None
 
 
 class Listener:

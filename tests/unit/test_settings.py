@@ -56,3 +56,14 @@ def test_alert_settings_are_checked_with_one_readable_error():
     assert "s3cret" not in str(refused.value)  # a token in the URL is never printed
     with pytest.raises(ConfigurationError, match="ETL_ALERT_VOLUME_DROP must be between 0 and 1"):
         Settings.from_env({"ETL_ALERT_VOLUME_DROP": "50"})
+
+
+def test_home_and_flower_auth_are_read_with_the_other_settings_and_the_auth_never_shown():
+    from pathlib import Path
+
+    settings = Settings.from_env({"ETL_HOME": "/srv/etl", "ETL_FLOWER_BASIC_AUTH": "ops:s3cret"})
+    assert settings.home == Path("/srv/etl") and settings.flower_basic_auth == "ops:s3cret"
+    assert "s3cret" not in repr(settings)
+    assert Settings.from_env({}).home == Path.home() / ".local" / "share" / "etl_worker"
+    with pytest.raises(ConfigurationError, match="ETL_FLOWER_BASIC_AUTH must look like user:password"):
+        Settings.from_env({"ETL_FLOWER_BASIC_AUTH": "ops"})
