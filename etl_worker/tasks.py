@@ -13,7 +13,7 @@ from etl_worker.errors import BatchesPending, RetriableError
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.ops import alerts, retention, schedule
 from etl_worker.phases import extract, load, merge, publish, transform, validate
-from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record
+from etl_worker.phases.results import Batch, Clock, carried, halt, new_run, phase_record, skipped
 from etl_worker.pipeline import build_pipeline
 from etl_worker.redact import redact_text
 from etl_worker.tracking import deliveries
@@ -56,15 +56,29 @@ def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple
 
 
 def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], call: Callable[[], dict]) -> dict:
-    """Run a phase; a phase that could not run becomes a failed phase that halts the run."""
-    result, error = _attempt(task, ctx, call)
-    if result is not None:
-        return result
-    record = phase_record(ctx, phase, PhaseStatus.FAILED, Clock(), task.request.hostname, {}, error, task.request.id)
-    outcome: dict[str, Any] = {"run": halt(run, f"{phase} failed: {error}"), "records": [record]}
+    """The task policy of a phase: after a halted run it is recorded skipped without running; a phase that
+    could not run becomes a failed phase that halts the run. The last phase also ends the execution."""
+    worker, task_id = task.request.hostname, task.request.id
+    if run["halted"]:
+        outcome = skipped(ctx, phase, run, worker, task_id)
+    else:
+        result, error = _attempt(task, ctx, call)
+        if result is not None:
+            return result
+        record = phase_record(ctx, phase, PhaseStatus.FAILED, Clock(), worker, {}, error, task_id)
+        outcome = {"run": halt(run, f"{phase} failed: {error}"), "records": [record]}
     if phase == ETLPhase.PUBLISH:
         publish.finish(settings(), ctx, outcome)
     return outcome
+
+
+def _part(task: Task, ctx: dict[str, Any], run: dict[str, Any], key: dict[str, Any], call: Callable[[], dict]) -> dict:
+    """The task policy of a part of a phase (a chord header task): it never raises into the chord; after
+    a halted run it does nothing, else it reports its result or its error (``key`` names the part)."""
+    if run["halted"]:
+        return {"run": run, **key}
+    result, error = _attempt(task, ctx, call)
+    return result if result is not None else {"run": run, **key, "error": error}
 
 
 @app.task(
@@ -148,16 +162,14 @@ def validate_task(
         self,
         ETLPhase.VALIDATE,
         ctx,
-        new_run(),
+        carried(results),
         lambda: validate.validate(settings(), ctx, plan, results, self.request.hostname, self.request.id),
     )
 
 
 @app.task(name="etl.merge_part", bind=True, time_limit=LIMITS.merge)
 def merge_part_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], part: int) -> dict[str, Any]:
-    """A chord header task: it never raises into the chord, it reports its counts or its error."""
-    result, error = _attempt(self, ctx, lambda: merge.merge_part(settings(), ctx, previous, part))
-    return result if result is not None else {"run": previous["run"], "part": part, "error": error}
+    return _part(self, ctx, previous["run"], {"part": part}, lambda: merge.merge_part(settings(), ctx, previous, part))
 
 
 @app.task(name="etl.merge", bind=True, time_limit=LIMITS.merge)
@@ -184,9 +196,7 @@ def load_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict
 
 @app.task(name="etl.refresh_view", bind=True, time_limit=LIMITS.publish)
 def refresh_view_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], view: str) -> dict[str, Any]:
-    """A chord header task: it never raises into the chord, it reports its refresh or its error."""
-    result, error = _attempt(self, ctx, lambda: publish.refresh(settings(), ctx, previous, view))
-    return result if result is not None else {"run": previous["run"], "view": view, "error": error}
+    return _part(self, ctx, previous["run"], {"view": view}, lambda: publish.refresh(settings(), ctx, previous, view))
 
 
 @app.task(name="etl.publish", bind=True, time_limit=LIMITS.publish)

@@ -12,7 +12,7 @@ from typing import Any
 from etl_worker.db import canonical, tracking
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, ExecutionStatus, PhaseStatus
-from etl_worker.phases.results import Clock, halt, phase_record, skipped, sources_ok
+from etl_worker.phases.results import Clock, halt, phase_record, sources_ok
 from etl_worker.settings import Settings
 
 
@@ -20,8 +20,6 @@ def load(
     settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], worker: str | None, task_id: str | None
 ) -> dict[str, Any]:
     run = previous["run"]
-    if run["halted"]:
-        return skipped(ctx, ETLPhase.LOAD, run, worker, task_id)
     clock = Clock()
     execution_id, extraction_id = ctx["execution_id"], ctx["extraction_id"]
     merged_by = ctx.get("merged_by") or execution_id

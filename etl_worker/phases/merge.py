@@ -17,7 +17,7 @@ from etl_worker.db import canonical, reviews, work
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases.resolve import Record, block_bucket, existing_person, merged_row, part_buckets, resolve_block
-from etl_worker.phases.results import Clock, halt, merge_parts, phase_record, skipped, sources_ok
+from etl_worker.phases.results import Clock, halt, merge_parts, phase_record, sources_ok
 from etl_worker.settings import Settings
 
 _RECORD_FIELDS = tuple(Record.__dataclass_fields__)
@@ -26,8 +26,6 @@ _RECORD_FIELDS = tuple(Record.__dataclass_fields__)
 def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], part: int) -> dict[str, Any]:
     """Resolve one partition of the surname blocks; returns its counts (the phase record comes later)."""
     run = previous["run"]
-    if run["halted"]:
-        return {"run": run, "part": part}
     clock = Clock()
     extraction_id = ctx["extraction_id"]
     sources = sources_ok(ctx, run)
@@ -90,8 +88,6 @@ def merge(
 ) -> dict[str, Any]:
     """The merge phase from its parts: one record; a part that failed fails the phase and halts the run."""
     run = parts[0]["run"]
-    if run["halted"]:
-        return skipped(ctx, ETLPhase.MERGE, run, worker, task_id)
     clock = Clock.since(parts)
     counts: dict[str, int] = {}
     methods: dict[str, int] = {}

@@ -1,7 +1,7 @@
 """Publish: refresh the analytics views (one task each, in parallel), then record the execution's outcome.
 
 Publish fails only when every view refresh fails. As the last step of the chain it also writes the
-execution's final status, totals and quality score, halted run or not.
+execution's final status, totals and quality score (after a halted run, the task policy does: tasks.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from etl_worker.db import canonical, tracking
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
-from etl_worker.phases.results import Clock, overall_status, phase_record, skipped
+from etl_worker.phases.results import Clock, overall_status, phase_record
 from etl_worker.settings import Settings
 from etl_worker.tracking import records
 
@@ -22,8 +22,6 @@ log = logging.getLogger(__name__)
 def refresh(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], view: str) -> dict[str, Any]:
     """Refresh one analytics view (the views refresh in parallel tasks); its outcome, never an exception."""
     run = previous["run"]
-    if run["halted"]:
-        return {"run": run, "view": view}
     clock = Clock()
     try:
         with transaction(settings.database_url) as conn:
@@ -39,21 +37,17 @@ def publish(
 ) -> dict[str, Any]:
     """The publish phase from its view refreshes: one record, then the execution's outcome."""
     run = views[0]["run"]
-    if run["halted"]:
-        outcome = skipped(ctx, ETLPhase.PUBLISH, run, worker, task_id)
-        publish_failed = False
-    else:
-        clock = Clock.since(views)
-        refreshed = [v["view"] for v in views if not v.get("error")]
-        errors = {v["view"]: v["error"] for v in views if v.get("error")}
-        publish_failed = not refreshed
-        details = {"refreshed": refreshed, "failed": errors}
-        status = PhaseStatus.FAILED if publish_failed else PhaseStatus.SUCCESS
-        error = "; ".join(f"{v}: {e}" for v, e in errors.items()) or None
-        outcome = {
-            "run": run,
-            "records": [phase_record(ctx, ETLPhase.PUBLISH, status, clock, worker, details, error, task_id)],
-        }
+    clock = Clock.since(views)
+    refreshed = [v["view"] for v in views if not v.get("error")]
+    errors = {v["view"]: v["error"] for v in views if v.get("error")}
+    publish_failed = not refreshed
+    details = {"refreshed": refreshed, "failed": errors}
+    status = PhaseStatus.FAILED if publish_failed else PhaseStatus.SUCCESS
+    error = "; ".join(f"{v}: {e}" for v, e in errors.items()) or None
+    outcome = {
+        "run": run,
+        "records": [phase_record(ctx, ETLPhase.PUBLISH, status, clock, worker, details, error, task_id)],
+    }
     finish(settings, ctx, outcome, publish_failed)
     return outcome
 

@@ -126,6 +126,11 @@ def phase_record(
     }
 
 
+def carried(results: list[Any]) -> dict[str, Any]:
+    """The run that a chord's header tasks carried on (a halted run halts them all alike)."""
+    return next((r["run"] for r in results if isinstance(r, dict) and r.get("run")), new_run())
+
+
 def skipped(
     ctx: dict[str, Any], phase: str, run: dict[str, Any], worker: str | None, task_id: str | None
 ) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from etl_worker.db import quality, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import BatchesPending
 from etl_worker.models import ETLPhase, PhaseStatus, TransformerStatus
-from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, skipped, sources_ok, utcnow
+from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, sources_ok, utcnow
 from etl_worker.settings import Settings
 
 
@@ -91,9 +91,6 @@ def validate(
     task_id: str | None,
 ) -> dict[str, Any]:
     """Collect the batches, run the rules, store the metrics. Raises ``BatchesPending`` to be retried."""
-    carried = next((r["run"] for r in results if isinstance(r, dict) and r.get("run")), new_run())
-    if carried["halted"]:
-        return skipped(ctx, ETLPhase.VALIDATE, carried, worker, task_id)
     clock = Clock()
     batches = [Batch.from_dict(b) for b in plan]
     with transaction(settings.database_url) as conn:
