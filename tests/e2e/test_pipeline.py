@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 
 import pytest
@@ -52,8 +53,8 @@ def test_clean_run_is_success_with_rows_in_every_canonical_table(settings, orche
 
 
 def test_work_is_spread_over_both_workers(settings, orchestrator):  # type: ignore[no-untyped-def]
-    history = orchestrator.get_execution_history(limit=1)
-    hosts = {t.hostname for t in history[0].transformers} | {p.hostname for p in history[0].phases}
+    execution = orchestrator.execute_extraction_sync(stage_fixtures(settings))
+    hosts = {t.hostname for t in execution.transformers} | {p.hostname for p in execution.phases}
     assert {f"w1@{HOST}", f"w2@{HOST}"} <= hosts
 
 
@@ -123,43 +124,60 @@ def test_running_the_same_extraction_twice_leaves_canonical_tables_identical(set
 
 
 def test_history_and_summary_match_what_ran(settings, orchestrator):  # type: ignore[no-untyped-def]
-    history = orchestrator.get_execution_history(limit=100)
+    before = orchestrator.get_execution_summary()["executions_by_status"]
+    clean = orchestrator.execute_extraction_sync(stage_fixtures(settings, ("yahoo",)))
+    cancelled = orchestrator.start_extraction(stage_fixtures(settings, ("pff",)))
+    orchestrator.cancel(cancelled)
+    history = orchestrator.get_execution_history(limit=2)
     summary = orchestrator.get_execution_summary()
-    statuses = [e.overall_status for e in history]
-    assert summary["total_executions"] == len(history) == 5
-    assert summary["executions_by_status"]["success"] == statuses.count("success") == 3
-    assert summary["executions_by_status"]["partial_success"] == 1
-    assert summary["executions_by_status"]["failed"] == 1
-    assert summary["success_rate"] == 60.0
-    assert summary["average_duration_seconds"] > 0
-    for execution in history:
-        assert len(execution.phases) == 6, execution.execution_id
-        assert all(p.hostname for p in execution.phases if p.phase != "transform")
+    by_status = summary["executions_by_status"]
+
+    assert [e.execution_id for e in history] == [cancelled, clean.execution_id]
+    assert [e.overall_status for e in history] == ["failed", "success"]
+    assert (by_status["success"] - before["success"], by_status["failed"] - before["failed"]) == (1, 1)
+    finished = sum(by_status[s] for s in ("success", "partial_success", "failed"))
+    assert summary["total_executions"] == finished + by_status["running"]
+    assert summary["success_rate"] == round(100.0 * by_status["success"] / finished, 2)
+    for execution in history:  # a cancelled run records every phase too: done, failed or skipped
+        assert [p.phase for p in execution.phases] == ["extract", "transform", "validate", "merge", "load", "publish"]
+    assert all(p.hostname for p in clean.phases if p.phase != "transform")
 
 
-def test_listener_restarted_mid_run_still_ends_with_complete_records(settings, orchestrator, stack):  # type: ignore[no-untyped-def]
+def restart_listener(stack) -> None:  # type: ignore[no-untyped-def]
+    """Start the listener (stopping it first if it runs) and wait until it follows the backend."""
+    stack.stop("listener")
+    ready = stack.log("listener").count("listener ready")
+    stack.start("listener", "listener")
+    wait_for(lambda: stack.log("listener").count("listener ready") > ready, 30, "the listener to be ready")
+
+
+def test_listener_restarted_mid_run_still_ends_with_complete_records(settings, stack):  # type: ignore[no-untyped-def]
     from etl_worker.db import tracking
     from etl_worker.db.engine import transaction
+    from etl_worker.models import ACTIVE_STATUSES, TERMINAL_STATUSES
+    from etl_worker.orchestrator import ETLOrchestrator
 
-    extraction_id = stage_fixtures(settings)
-    stack.stop("listener")
-    execution_id = orchestrator.start_extraction(extraction_id)
+    restart_listener(stack)  # up and following before the run starts
+    # Batches of one row: 77 transform tasks, a run long enough to lose its listener in the middle.
+    execution_id = ETLOrchestrator(max_records_per_batch=1, settings=settings).start_extraction(
+        stage_fixtures(settings)
+    )
 
-    def finished() -> bool:
-        with transaction(settings.database_url) as conn:
-            return tracking.execution_status(conn, execution_id) in ("success", "partial_success", "failed")
-
-    wait_for(finished, 60, "the run to finish")
-    stack.start("listener", "listener")
-
-    def complete() -> bool:
+    def recorded() -> tuple[str | None, int, int]:
         with transaction(settings.database_url) as conn:
             found = tracking.get_execution(conn, execution_id)
         assert found is not None
-        _, phases, transformers = found
-        return len(phases) == 6 and len(transformers) == 10 and all(t["hostname"] for t in transformers)
+        row, phases, transformers = found
+        return row["status"], len(phases), len([t for t in transformers if t["hostname"]])
 
-    wait_for(complete, 30, "the restarted listener to record every phase and batch")
+    wait_for(lambda: recorded()[2] > 0, 60, "the listener to record a first transform batch")
+    stack.stop("listener", signal.SIGKILL)
+    status, _, batches = recorded()
+    assert status in ACTIVE_STATUSES and batches < 77, "the run ended before its listener was stopped"
+    wait_for(lambda: recorded()[0] in TERMINAL_STATUSES, 60, "the run to finish")
+    assert recorded()[2] < 77  # the batches that ended meanwhile were not recorded by anyone yet
+    restart_listener(stack)
+    wait_for(lambda: recorded()[1:] == (6, 77), 30, "the restarted listener to record every phase and batch")
 
 
 def test_execute_extraction_returns_complete_records_without_a_listener(settings, orchestrator, stack):  # type: ignore[no-untyped-def]
@@ -167,7 +185,7 @@ def test_execute_extraction_returns_complete_records_without_a_listener(settings
     try:
         execution = orchestrator.execute_extraction_sync(stage_fixtures(settings))
     finally:
-        stack.start("listener", "listener")
+        restart_listener(stack)
     assert execution.overall_status == "success"
     assert [p.status for p in execution.phases] == ["success"] * 6
     assert len(execution.transformers) == 10

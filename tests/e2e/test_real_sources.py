@@ -88,17 +88,24 @@ def test_the_run_loads_every_source(loaded):  # type: ignore[no-untyped-def]
 
 
 def test_match_figures(loaded, capsys):  # type: ignore[no-untyped-def]
-    """The figures the issue asks for, printed for the note (and sanity bounds)."""
-    _, engine, _, _ = loaded
+    """The figures the issue asks for, printed for the note (and sanity bounds), of the module's load
+    (other tests of the module load more extractions, in whatever order they run)."""
+    execution, engine, _, _ = loaded
+    x = execution.extraction_id
     nfl_total = rows(
-        engine, "SELECT count(*) FROM data_lineage WHERE canonical_table = 'prospect_core' AND source = 'nfl'"
+        engine,
+        "SELECT count(*) FROM data_lineage WHERE canonical_table = 'prospect_core' AND source = 'nfl' "
+        "AND extraction_id = :x",
+        x=x,
     )[0][0]
     matched = rows(
         engine,
         """
         SELECT count(DISTINCT a.canonical_id) FROM data_lineage a JOIN data_lineage b
           ON a.canonical_table = b.canonical_table AND a.canonical_id = b.canonical_id
-        WHERE a.canonical_table = 'prospect_core' AND a.source = 'nfl' AND b.source = 'pfr'""",
+        WHERE a.canonical_table = 'prospect_core' AND a.source = 'nfl' AND b.source = 'pfr'
+          AND a.extraction_id = :x AND b.extraction_id = :x""",
+        x=x,
     )[0][0]
     disagree = rows(
         engine,
@@ -106,7 +113,7 @@ def test_match_figures(loaded, capsys):  # type: ignore[no-untyped-def]
         SELECT count(*) FROM prospect_measurements n JOIN prospect_measurements p USING (prospect_id)
         WHERE n.source = 'nfl' AND p.source = 'pfr' AND abs(n.weight_lb - p.weight_lb) > 3""",
     )[0][0]
-    reviews = rows(engine, "SELECT count(*) FROM match_reviews")[0][0]
+    reviews = rows(engine, "SELECT count(*) FROM match_reviews WHERE extraction_id = :x", x=x)[0][0]
     with capsys.disabled():
         print(
             f"\nnfl combine records {nfl_total}: matched to pfr {matched}, unmatched {nfl_total - matched}, "
