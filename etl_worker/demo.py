@@ -88,7 +88,7 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
         max_records_per_batch=200, timeout_seconds=settings.timeout_seconds, settings=settings
     )
     execution_id = orchestrator.start_extraction(extraction_id)
-    terminal.follow(settings, execution_id, Console(stderr=True))
+    terminal.follow(settings, execution_id, lambda: orchestrator.ended(execution_id), Console(stderr=True))
     execution = orchestrator.wait(execution_id)
     terminal.render_execution(console, execution)
     with transaction(settings.database_url) as conn:

@@ -153,17 +153,18 @@ class ETLOrchestrator:
 
     def wait(self, execution_id: str, poll_seconds: float = 0.25) -> ETLExecution:
         """Block until the execution has an outcome (or has passed its deadline), then return it."""
-        while not self._ended(execution_id):
+        while not self.ended(execution_id):
             time.sleep(poll_seconds)
         return self._recorded(execution_id)
 
     async def wait_async(self, execution_id: str, poll_seconds: float = 0.25) -> ETLExecution:
         """``wait`` for an event loop: the database is read in a thread, the loop never blocks."""
-        while not await asyncio.to_thread(self._ended, execution_id):
+        while not await asyncio.to_thread(self.ended, execution_id):
             await asyncio.sleep(poll_seconds)
         return await asyncio.to_thread(self._recorded, execution_id)
 
-    def _ended(self, execution_id: str) -> bool:
+    def ended(self, execution_id: str) -> bool:
+        """Whether the execution has an outcome; one past its deadline is failed first (by whoever looks)."""
         expire_overdue(self.settings.database_url)
         with transaction(self.settings.database_url) as conn:
             status = tracking.execution_status(conn, execution_id)

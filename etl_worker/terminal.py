@@ -9,7 +9,7 @@ least useful columns before it shortens the one free-text column.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from etl_worker.display import cell, printable
-from etl_worker.models import ACTIVE_STATUSES, PHASES, ETLExecution
+from etl_worker.models import PHASES, ETLExecution
 from etl_worker.settings import Settings
 
 ID_CHARS = 8
@@ -218,7 +218,9 @@ def in_flight(task: dict[str, Any]) -> str:
     return f"{name} (task {short(task['task_id'])}) on {cell(task['hostname'] or '?')} for {waited:.0f} s"
 
 
-def follow(settings: Settings, execution_id: str, console: Console, log: Console | None = None) -> None:
+def follow(
+    settings: Settings, execution_id: str, ended: Callable[[], bool], console: Console, log: Console | None = None
+) -> None:
     """Until the execution ends: on a terminal, a progress bar of its transform batches with phases done
     and rows/s; elsewhere, one line on ``log`` (if given) per phase as it ends.
 
@@ -226,7 +228,6 @@ def follow(settings: Settings, execution_id: str, console: Console, log: Console
     """
     from etl_worker.db import tracking
     from etl_worker.db.engine import transaction
-    from etl_worker.ops.deadlines import expire_overdue
 
     started = time.monotonic()
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))
@@ -237,16 +238,16 @@ def follow(settings: Settings, execution_id: str, console: Console, log: Console
         task = bar.add_task("running", total=None)
         last, moved = None, time.monotonic()
         while True:
-            expire_overdue(settings.database_url)
+            finished = ended()  # the service decides (and fails a run past its deadline)
             with transaction(settings.database_url) as conn:
                 state = tracking.progress(conn, execution_id)
                 if (state["phases"], state["batches"]) != last:
                     last, moved = (state["phases"], state["batches"]), time.monotonic()
                 stalled = time.monotonic() - moved > STALLED_SECONDS
                 waiting = tracking.in_flight(conn, execution_id)[:1] if stalled else []
-                ended = tracking.finished_phases(conn, execution_id) if lines is not None else []
+                phases = tracking.finished_phases(conn, execution_id) if lines is not None else []
             if lines is not None:
-                for phase in ended:
+                for phase in phases:
                     if phase["phase"] not in told:
                         lines.print(_phase_line(phase), highlight=False, soft_wrap=True)
                         told.add(phase["phase"])
@@ -255,7 +256,7 @@ def follow(settings: Settings, execution_id: str, console: Console, log: Console
             if waiting:  # a run that has not moved for a while says what it waits for
                 description += f"; waiting for {in_flight(waiting[0])}"
             bar.update(task, total=state["planned"], completed=state["batches"], description=description)
-            if state["status"] not in ACTIVE_STATUSES:
+            if finished:
                 # The listener may still be writing the records of the last phases: give it a moment.
                 ended_at = ended_at or time.monotonic()
                 if lines is None or len(told) == len(PHASES) or time.monotonic() - ended_at > LISTENER_LAG_SECONDS:

@@ -38,16 +38,14 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     check_broker(settings.broker_url)
     if settings.result_backend != settings.broker_url:
         check_broker(settings.result_backend)
-    orchestrator = ETLOrchestrator(
-        max_records_per_batch=settings.max_records_per_batch,
-        timeout_seconds=settings.timeout_seconds,
-        settings=settings,
-    )
+    orchestrator = ETLOrchestrator(settings=settings)
     execution_id = orchestrator.start_extraction(extraction_id, list(sources) or None)
     if not wait:
         click.echo(execution_id)
         return
-    terminal.follow(settings, execution_id, err_console, None if as_json else console)
+    terminal.follow(
+        settings, execution_id, lambda: orchestrator.ended(execution_id), err_console, None if as_json else console
+    )
     execution = orchestrator.wait(execution_id)
     if as_json:
         print_json(execution.as_dict())
@@ -90,12 +88,12 @@ def replay(execution_id: str, from_phase: str | None, wait: bool) -> None:
     settings = load_settings()
     execution_id = full_id("execution", execution_id)
     check_broker(settings.broker_url)
-    orchestrator = ETLOrchestrator(timeout_seconds=settings.timeout_seconds, settings=settings)
+    orchestrator = ETLOrchestrator(settings=settings)
     new_id = orchestrator.replay(execution_id, from_phase)
     if not wait:
         click.echo(new_id)
         return
-    terminal.follow(settings, new_id, err_console, console)
+    terminal.follow(settings, new_id, lambda: orchestrator.ended(new_id), err_console, console)
     execution = orchestrator.wait(new_id)
     terminal.render_execution(console, execution)
     if execution.overall_status == ETLStatus.FAILED:

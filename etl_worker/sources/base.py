@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from etl_worker.errors import ConfigurationError, RecordError
-from etl_worker.normalize import text
+from etl_worker.normalize import text, whole
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,14 @@ class Source(ABC):
     @staticmethod
     def required_text(record: Mapping[str, str], column: str) -> str:
         value = text(record.get(column))
+        if value is None:
+            raise RecordError("missing_required", f"{column} is empty")
+        return value
+
+    @staticmethod
+    def required_whole(record: Mapping[str, str], column: str) -> int:
+        """A whole number the record cannot do without (a class, a season)."""
+        value = whole(record.get(column), column)
         if value is None:
             raise RecordError("missing_required", f"{column} is empty")
         return value

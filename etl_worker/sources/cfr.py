@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from etl_worker.errors import RecordError
-from etl_worker.normalize import number, text, whole
+from etl_worker.normalize import number, text
 from etl_worker.sources.base import CollegeSeasonFacts, ProspectFacts, Source, Transformed
 
 _PASSING = {
@@ -38,9 +38,7 @@ class CfrSource(Source):
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
         player = self.required_text(record, "Player")
-        season = whole(record.get("Year"), "Year")
-        if season is None:
-            raise RecordError("missing_required", "Year is empty")
+        season = self.required_whole(record, "Year")
         team, school = text(record.get("Team")), text(record.get("School"))
         passing = school in (None, "0")
         college = team if passing else school

@@ -19,9 +19,7 @@ class EspnSource(Source):
     name_column = "player_name"
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
-        draft_year = whole(record.get("draft_year"), "draft_year")
-        if draft_year is None:
-            raise RecordError("missing_required", "draft_year is empty")
+        draft_year = self.required_whole(record, "draft_year")
         grade = number(record.get("grade"), "grade")
         if grade is not None and not 0 <= grade <= 100:
             raise RecordError("out_of_range", f"grade: {grade} is outside 0-100")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from etl_worker.errors import RecordError
-from etl_worker.normalize import height_inches, number, text, whole
+from etl_worker.normalize import height_inches, number, text
 from etl_worker.sources.base import GradeFacts, ProspectFacts, Source, Transformed
 
 _DRILLS = {
@@ -32,9 +31,7 @@ class NflSource(Source):
     multiline_columns = frozenset({"nfl_comparison", "draft_projection"})
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
-        year = whole(record.get("year"), "year")
-        if year is None:
-            raise RecordError("missing_required", "year is empty")
+        year = self.required_whole(record, "year")
         measurements: dict[str, float | None] = {"height_in": height_inches(record.get("height"))}
         for field, column in _DRILLS.items():
             measurements[field] = number(record.get(column), column)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from etl_worker.errors import RecordError
 from etl_worker.normalize import height_inches, number, text, whole
 from etl_worker.sources.base import ProspectFacts, Source, Transformed
 
@@ -31,9 +30,7 @@ class PfrSource(Source):
     name_column = "player_name"
 
     def transform(self, record: Mapping[str, str]) -> Transformed:
-        season = whole(record.get("season"), "season")
-        if season is None:
-            raise RecordError("missing_required", "season is empty")
+        season = self.required_whole(record, "season")
         measurements: dict[str, float | None] = {"height_in": height_inches(record.get("ht"))}
         measurements.update({field: number(record.get(column), column) for field, column in _DRILLS.items()})
         cfb_id = text(record.get("cfb_id"))
