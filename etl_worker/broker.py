@@ -40,3 +40,18 @@ def check_reachable(url: str) -> None:
             conn.ensure_connection(max_retries=1)
     except Exception as exc:
         raise ConfigurationError(f"cannot reach RabbitMQ at {redact_url(url)}: {exc}") from None
+
+
+def queue_depths(url: str, queues: list[str]) -> dict[str, int]:
+    """Messages waiting in each queue (not those a worker holds unacknowledged), on either broker."""
+    from kombu.exceptions import ChannelError
+
+    depths = {}
+    with Connection(url, connect_timeout=5) as conn:
+        channel = conn.default_channel
+        for queue in queues:
+            try:
+                depths[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
+            except ChannelError:  # not declared yet (Redis: an empty queue has no key)
+                depths[queue] = 0
+    return depths

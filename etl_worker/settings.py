@@ -156,6 +156,9 @@ class Settings:
     home: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "etl_worker")
     # Flower's basic auth, user:password (ETL_FLOWER_BASIC_AUTH); never shown.
     flower_basic_auth: str | None = field(default=None, repr=False)
+    # Where the listener serves the pipeline's metrics for Prometheus (ETL_METRICS_PORT: off if unset).
+    metrics_port: int | None = None
+    metrics_address: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -198,6 +201,8 @@ class Settings:
             ),
             home=Path(env["ETL_HOME"]) if env.get("ETL_HOME") else cls().home,
             flower_basic_auth=_basic_auth(env, "ETL_FLOWER_BASIC_AUTH"),
+            metrics_port=_int(env, "ETL_METRICS_PORT", 0) or None,
+            metrics_address=env.get("ETL_METRICS_ADDRESS") or cls.metrics_address,
         )
         settings.check()
         return settings

@@ -47,6 +47,7 @@ def listener() -> None:
     """
     from etl_worker.celery_app import app
     from etl_worker.db.migrate import check_current
+    from etl_worker.ops.metrics import serve
     from etl_worker.tracking.listener import Listener
     from etl_worker.tracking.reaper import Reaper
 
@@ -59,6 +60,7 @@ def listener() -> None:
     reaper = Reaper(settings, app)
     reaping = threading.Thread(target=reaper.run, args=(stop,), name="reaper", daemon=True)
     reaping.start()
+    serve(settings, list(app.amqp.queues), lambda: len(reaper.alive_workers()))
     err_console.print(f"listener following {cell(redact_url(settings.result_backend))}", highlight=False)
     follower.run(stop, on_ready=lambda: err_console.print("listener ready"))
     reaping.join(10)

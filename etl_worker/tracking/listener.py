@@ -19,6 +19,7 @@ from etl_worker.broker import redis_client
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ETLError
 from etl_worker.ops.deadlines import expire_overdue
+from etl_worker.ops.metrics import record_lag
 from etl_worker.settings import Settings
 from etl_worker.tracking.records import record_meta
 
@@ -34,7 +35,8 @@ class Listener:
         self.client = client or redis_client(settings.result_backend)
         self.recorded = 0
 
-    def handle(self, raw: bytes | str) -> None:
+    def handle(self, raw: bytes | str, live: bool = False) -> None:
+        """Record one backend entry; ``live``: just published, so its lag is measured."""
         try:
             meta: Any = json.loads(raw)
         except (TypeError, ValueError):
@@ -42,7 +44,10 @@ class Listener:
         if not isinstance(meta, dict):
             return
         with transaction(self.settings.database_url) as conn:
-            self.recorded += record_meta(conn, meta)
+            written = record_meta(conn, meta)
+        self.recorded += written
+        if live and written:
+            record_lag(meta)
 
     def reconcile(self) -> int:
         """Record every pipeline entry still stored in the backend; returns how many entries were read."""
@@ -97,7 +102,7 @@ class Listener:
             while not stop.is_set():
                 message = pubsub.get_message(timeout=1.0)
                 if message and message.get("type") == "pmessage":
-                    self.handle(message["data"])
+                    self.handle(message["data"], live=True)
                 if time.monotonic() >= next_sweep:
                     self.expire_overdue()
                     next_sweep = time.monotonic() + 5

@@ -32,7 +32,7 @@ def compose() -> list[str]:
 
 
 def test_compose_file_is_valid(compose):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret"}
+    env = {**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"}
     result = subprocess.run(
         [*compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
         capture_output=True,
@@ -49,19 +49,21 @@ def test_compose_file_is_valid(compose):  # type: ignore[no-untyped-def]
         timeout=60,
     ).stdout.split()
     assert {"postgres", "redis", "migrate", "worker", "listener", "flower", "beat", "watch"} <= set(services)
+    assert {"prometheus", "grafana"} <= set(services)
 
 
-def test_compose_publishes_flower_on_loopback_only(compose):  # type: ignore[no-untyped-def]
+def test_compose_publishes_flower_prometheus_and_grafana_on_loopback_only(compose):  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if k != "FLOWER_BIND"}
     config = subprocess.run(
         [*compose, "-f", str(ROOT / "docker-compose.yml"), "config"],
         capture_output=True,
         text=True,
-        env={**env, "ETL_FLOWER_BASIC_AUTH": "ops:secret"},
+        env={**env, "ETL_FLOWER_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"},
         timeout=60,
     ).stdout
-    published = [line.strip() for line in config.splitlines() if ":5555" in line]
-    assert published and all("127.0.0.1:5555" in line for line in published), published
+    for port in ("5555", "9090", "3000"):  # Flower, Prometheus, Grafana
+        published = [line.strip() for line in config.splitlines() if f":{port}:{port}" in line]
+        assert published and all("127.0.0.1:" in line for line in published), (port, published)
 
 
 def test_the_rabbitmq_override_makes_rabbitmq_the_broker_of_every_etl_service(compose):  # type: ignore[no-untyped-def]
@@ -70,7 +72,7 @@ def test_the_rabbitmq_override_makes_rabbitmq_the_broker_of_every_etl_service(co
         [*compose, *files, "config"],
         capture_output=True,
         text=True,
-        env={**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret"},
+        env={**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"},
         timeout=60,
     )
     assert config.returncode == 0, config.stderr
