@@ -11,8 +11,11 @@ import ast
 import asyncio
 import contextlib
 import io
+import sys
 import textwrap
+import types
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -331,11 +334,11 @@ class TestTransformerTypes:
         )
 
 
-# The report's "Usage Example", character for character but for its two imports, which name the seed's
-# package (src.data_pipeline...) where ours are etl_worker.orchestrator and etl_worker.rules.
+# The report's "Usage Example", character for character. Its imports name the seed's own modules
+# (src.data_pipeline...): the test points those names at ours, etl_worker.orchestrator and etl_worker.rules.
 USAGE_EXAMPLE = """
-from etl_worker.orchestrator import ETLOrchestrator, TransformerType
-from etl_worker.rules import DataQualityValidator
+from src.data_pipeline.etl_orchestrator import ETLOrchestrator, TransformerType
+from src.data_pipeline.validation.data_quality_validator import DataQualityValidator
 from uuid import uuid4
 
 # Initialize orchestrator with transformers and validator
@@ -373,6 +376,28 @@ print(f"Success rate: {summary['success_rate']}%")
 """
 
 
+@contextlib.contextmanager
+def _seed_module_names() -> Iterator[None]:
+    """The seed's module names, for the time of the example, standing for ours."""
+    import etl_worker.orchestrator
+    import etl_worker.rules
+
+    names = {
+        "src": types.ModuleType("src"),
+        "src.data_pipeline": types.ModuleType("src.data_pipeline"),
+        "src.data_pipeline.etl_orchestrator": etl_worker.orchestrator,
+        "src.data_pipeline.validation": types.ModuleType("src.data_pipeline.validation"),
+        "src.data_pipeline.validation.data_quality_validator": etl_worker.rules,
+    }
+    assert not set(names) & set(sys.modules)
+    sys.modules.update(names)
+    try:
+        yield
+    finally:
+        for name in names:
+            del sys.modules[name]
+
+
 def _usage_example(settings, staged: bool) -> tuple[str, dict]:  # type: ignore[no-untyped-def,type-arg]
     """Run the example with a real AsyncSession; ``staged`` stages the PFF and CFR fixtures under the
     example's own ``uuid4()`` before it runs (one line added where the seed's caller would stage)."""
@@ -399,7 +424,7 @@ def _usage_example(settings, staged: bool) -> tuple[str, dict]:  # type: ignore[
     }
     code = compile(textwrap.dedent(source), "usage_example", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with _seed_module_names(), contextlib.redirect_stdout(printed):
         awaited = eval(code, namespace)
         if awaited is not None:
             asyncio.run(awaited)
