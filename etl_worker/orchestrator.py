@@ -52,6 +52,8 @@ class ETLOrchestrator:
     Every plug-in is checked when the orchestrator is made, and again by the worker that starts the run.
     """
 
+    START_TIMEOUT: float = 60  # seconds to wait for a worker to start a run before saying none did
+
     def __init__(
         self,
         db: Any = None,
@@ -144,10 +146,14 @@ class ETLOrchestrator:
             },
         )
         try:
-            started = result.get(timeout=60, propagate=True)
+            started = result.get(timeout=self.START_TIMEOUT, propagate=True)
         except CeleryTimeout:
+            # Celery keeps a waiter that timed out until its task is ready; let it go now, while the
+            # backend can still unsubscribe, not at interpreter exit (a traceback on stderr then).
+            result.backend.remove_pending_result(result)
             raise FatalError(
-                f"no worker started run {result.id} within 60 s (it stays queued); is a worker running?"
+                f"no worker started run {result.id} within {self.START_TIMEOUT:g} s (it stays queued); "
+                "is a worker running?"
             ) from None
         return started["execution_id"]
 

@@ -136,3 +136,32 @@ def test_shell_completion_comes_from_click():
         timeout=60,
     )
     assert result.returncode == 0 and "_etl_worker_completion" in result.stdout and "complete " in result.stdout
+
+
+def test_a_run_no_worker_starts_is_one_line_and_leaves_no_traceback_at_exit(settings):  # type: ignore[no-untyped-def]
+    """With no worker to start a run, waiting for it gives up in one line; the result it waited for is let
+    go then, not at interpreter exit, where Celery's backend can no longer unsubscribe and prints
+    'Exception ignored in: AsyncResult.__del__' with a traceback."""
+    import os
+    import sys
+
+    script = (
+        "from etl_worker.celery_app import app\n"
+        "from etl_worker.errors import FatalError\n"
+        "from etl_worker.orchestrator import ETLOrchestrator\n"
+        "ETLOrchestrator.START_TIMEOUT = 1\n"
+        "try:\n"
+        "    ETLOrchestrator().start_extraction('00000000-0000-0000-0000-0000000000aa')\n"
+        "except FatalError as exc:\n"
+        "    print(exc)\n"
+        "app.control.purge()  # the queued run reaches no later test's workers\n"
+    )
+    env = {
+        **os.environ,
+        "ETL_DATABASE_URL": settings.database_url,
+        "ETL_BROKER_URL": settings.broker_url,
+        "ETL_RESULT_BACKEND": settings.result_backend,
+    }
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert "no worker started run" in done.stdout and "within 1 s" in done.stdout, done.stdout
+    assert done.stderr == "", done.stderr
