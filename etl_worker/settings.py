@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from etl_worker.broker import AMQP_SCHEMES, REDIS_SCHEMES, is_amqp
 from etl_worker.errors import ConfigurationError
 
+DEFAULT_HOME = Path.home() / ".local" / "share" / "etl_worker"
 DEFAULT_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/etl_worker"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 
@@ -153,7 +154,7 @@ class Settings:
     alerting: Alerting = field(default_factory=Alerting)
     schedule: Schedule = field(default_factory=Schedule)
     # Where the embedded servers, the demo's logs and reports and beat's schedule live (ETL_HOME).
-    home: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "etl_worker")
+    home: Path = field(default_factory=lambda: DEFAULT_HOME)
     # Flower's basic auth, user:password (ETL_FLOWER_BASIC_AUTH); never shown.
     flower_basic_auth: str | None = field(default=None, repr=False)
     # Where the listener serves the pipeline's metrics for Prometheus (ETL_METRICS_PORT: off if unset).
@@ -199,7 +200,7 @@ class Settings:
                 prune_seconds=_int(env, "ETL_SCHEDULE_PRUNE_SECONDS", Schedule.prune_seconds),
                 retention_days=_int(env, "ETL_HISTORY_RETENTION_DAYS", Schedule.retention_days),
             ),
-            home=Path(env["ETL_HOME"]) if env.get("ETL_HOME") else cls().home,
+            home=Path(env["ETL_HOME"]) if env.get("ETL_HOME") else DEFAULT_HOME,
             flower_basic_auth=_basic_auth(env, "ETL_FLOWER_BASIC_AUTH"),
             metrics_port=_int(env, "ETL_METRICS_PORT", 0) or None,
             metrics_address=env.get("ETL_METRICS_ADDRESS") or cls.metrics_address,

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from etl_worker.broker import queue_depths
 from etl_worker.db import metrics
 from etl_worker.db.engine import transaction
+from etl_worker.errors import ConfigurationError
 from etl_worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -117,10 +118,14 @@ def serve(settings: Settings, queues: list[str], workers_alive: Callable[[], int
     """Serve the metrics on ETL_METRICS_ADDRESS:ETL_METRICS_PORT in a thread of this process."""
     if settings.metrics_port is None:
         return
-    start_http_server(
-        settings.metrics_port, settings.metrics_address, registry=registry(settings, queues, workers_alive)
-    )
-    log.info("metrics on %s:%d", settings.metrics_address, settings.metrics_port)
+    where = f"{settings.metrics_address}:{settings.metrics_port}"
+    try:
+        start_http_server(
+            settings.metrics_port, settings.metrics_address, registry=registry(settings, queues, workers_alive)
+        )
+    except OSError as exc:  # the port taken, an address not of this host
+        raise ConfigurationError(f"cannot serve metrics on {where} (ETL_METRICS_PORT): {exc.strerror or exc}") from None
+    log.info("metrics on %s", where)
 
 
 def record_lag(meta: dict[str, Any]) -> None:

@@ -17,8 +17,6 @@ from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
 from etl_worker.phases.resolve import Person, Record, merged_row, record_ids
 from etl_worker.settings import Settings
 
-_RECORD_FIELDS = tuple(Record.__dataclass_fields__)
-
 
 @dataclass(frozen=True)
 class Resolved:
@@ -51,7 +49,7 @@ def resolve(
         merged_by = reviews.loaded_merge(conn, held["extraction_id"])
         if merged_by is None:
             raise FatalError(f"extraction {held['extraction_id']} is not loaded: resolve its reviews after its load")
-        record = Record(**{f: held[f] for f in _RECORD_FIELDS})
+        record = Record.from_row(held)
         if into is not None:
             target = canonical.prospect(conn, into)
             if target is None:

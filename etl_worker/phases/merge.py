@@ -20,8 +20,6 @@ from etl_worker.phases.resolve import Record, block_bucket, existing_person, mer
 from etl_worker.phases.results import Clock, halt, merge_parts, phase_record, sources_ok
 from etl_worker.settings import Settings
 
-_RECORD_FIELDS = tuple(Record.__dataclass_fields__)
-
 
 def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], part: int) -> dict[str, Any]:
     """Resolve one partition of the surname blocks; returns its counts (the phase record comes later)."""
@@ -45,7 +43,7 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
             for row in canonical.prospects_by_surnames(conn, surnames):
                 known.setdefault(row["surname_key"], []).append(row)
             for surname, rows in groupby(page, key=lambda r: r["surname_key"]):
-                records = [Record(**{f: r[f] for f in _RECORD_FIELDS}) for r in rows]
+                records = [Record.from_row(r) for r in rows]
                 existing = [existing_person(row) for row in known.get(surname, [])]
                 people, block_links, block_reviews = resolve_block(extraction_id, records, existing, untrusted, decided)
                 bucket = block_bucket(surname)

@@ -69,6 +69,11 @@ class Record:
     draft_pick: int | None = None
     draft_team: str | None = None
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Record:
+        """The record of a ``work_prospects`` row (its other columns are left out)."""
+        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
+
     @property
     def colleges(self) -> frozenset[str]:
         return college_keys(self.college)  # cached per college string
