@@ -72,17 +72,18 @@ def record_execution(settings: Any, extraction_id: str, **columns: Any) -> str:
 
 
 def canonical_snapshot(database_url: str) -> dict[str, tuple[int, str]]:
-    """Row count and an ordered checksum of every canonical table, by natural keys (no ids, no timestamps),
-    so two databases that loaded the same input compare equal."""
-    person = "c.name_key, c.draft_year, c.position_group, c.college"
+    """Row count and an ordered checksum of every canonical table, every column but ids, match keys and
+    timestamps, facts by their person's natural key, so two databases that loaded the same input compare
+    equal (ordered byte-wise: the same on any collation)."""
+    person = "concat_ws('|', c.name_key, c.draft_year, c.position_group, c.college)"
+    fact = "(to_jsonb(t) - 'id' - 'prospect_id' - 'updated_at')::text"
     queries = {
-        "prospect_core": f"SELECT concat_ws('|', {person}, c.source_ids::text) FROM prospect_core c",
-        "prospect_grades": f"SELECT concat_ws('|', {person}, t.source, t.grade_type, t.grade, t.rank) "
-        "FROM prospect_grades t JOIN prospect_core c USING (prospect_id)",
-        "prospect_measurements": f"SELECT concat_ws('|', {person}, t.source, t.forty, t.weight_lb, t.height_in) "
-        "FROM prospect_measurements t JOIN prospect_core c USING (prospect_id)",
-        "prospect_college_stats": f"SELECT concat_ws('|', {person}, t.source, t.season, t.team, t.pass_yds, "
-        "t.rush_yds, t.rec_yds) FROM prospect_college_stats t JOIN prospect_core c USING (prospect_id)",
+        "prospect_core": "SELECT (to_jsonb(c) - 'prospect_id' - 'match_key' - 'created_at' - 'updated_at')::text "
+        "FROM prospect_core c",
+        **{
+            table: f"SELECT {person} || '|' || {fact} FROM {table} t JOIN prospect_core c USING (prospect_id)"
+            for table in ("prospect_grades", "prospect_measurements", "prospect_college_stats")
+        },
     }
     engine = sa.create_engine(database_url)
     try:
@@ -90,7 +91,10 @@ def canonical_snapshot(database_url: str) -> dict[str, tuple[int, str]]:
             return {
                 table: tuple(  # type: ignore[misc]
                     conn.execute(
-                        sa.text(f"SELECT count(*), coalesce(md5(string_agg(k, ',' ORDER BY k)), '') FROM ({sql}) t(k)")
+                        sa.text(
+                            "SELECT count(*), coalesce(md5(string_agg(k, ',' ORDER BY k COLLATE \"C\")), '') "
+                            f"FROM ({sql}) t(k)"
+                        )
                     ).one()
                 )
                 for table, sql in queries.items()
