@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Collection
 
 from etl_worker.errors import RecordError
 
@@ -234,6 +235,33 @@ def first_names_compatible(a: str, b: str) -> bool:
     return _NICKNAMES.get(first_a, first_a) == _NICKNAMES.get(first_b, first_b)
 
 
+class FirstNames:
+    """The first names of one surname block, looked up by ``first_names_compatible``'s rule without
+    comparing every pair: by nickname, and by the shortenings (3 letters or more) each name holds."""
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+        self._by_nickname: dict[str, set[str]] = {}
+        self._by_part: dict[str, set[str]] = {}  # 'lano' -> {'delano'}; 'takk' -> {'takkarist'}
+
+    def add(self, first: str) -> None:
+        if first in self._names:
+            return
+        self._names.add(first)
+        self._by_nickname.setdefault(_NICKNAMES.get(first, first), set()).add(first)
+        for k in range(3, len(first)):
+            self._by_part.setdefault(first[:k], set()).add(first)
+            self._by_part.setdefault(first[-k:], set()).add(first)
+
+    def compatible(self, first: str) -> set[str]:
+        """The names added that ``first`` may be (itself included, when added)."""
+        found = set(self._by_nickname.get(_NICKNAMES.get(first, first), ()))
+        if len(first) >= 3:
+            found |= self._by_part.get(first, set())
+        found.update(part for k in range(3, len(first)) for part in (first[:k], first[-k:]) if part in self._names)
+        return found
+
+
 @functools.lru_cache(maxsize=1 << 14)  # a few thousand schools, spelled a few ways each
 def college_key(college: str | None) -> str | None:
     """One college folded for matching: 'Ohio St.' = 'Ohio State', 'LSU' = 'Louisiana State'."""
@@ -245,7 +273,7 @@ def college_key(college: str | None) -> str | None:
     return _COLLEGE_ALIASES.get(key, key) or None
 
 
-def colleges_overlap(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> bool:
+def colleges_overlap(a: Collection[str], b: Collection[str]) -> bool:
     """Whether two sets of folded colleges share a school ('grand valley' and 'grand valley state' do)."""
     return any(x == y or x.startswith(y + " ") or y.startswith(x + " ") for x in a for y in b)
 

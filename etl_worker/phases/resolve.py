@@ -12,11 +12,12 @@ it starts a new person.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from etl_worker.normalize import (
+    FirstNames,
     college_keys,
     colleges_overlap,
     first_names_compatible,
@@ -160,10 +161,10 @@ def _conflicts(record: Record, person: Person) -> bool:
 
 def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
     """(score, method) for a record that may be this person; None when it cannot be."""
-    if not _class_fits(record, person) or _conflicts(record, person):
-        return None
-    exact_name = record.name_key == person.name_key
+    exact_name = record.name_key == person.name_key  # first: within a block most names differ
     if not exact_name and not first_names_compatible(record.name_key, person.name_key):
+        return None
+    if not _class_fits(record, person) or _conflicts(record, person):
         return None
     same_college = colleges_overlap(record.colleges, person.colleges)
     same_position = record.position_group is not None and record.position_group in person.groups
@@ -201,43 +202,96 @@ _CONFIDENCE = {
 }
 
 
-def _listed_twice(record: Record, people: list[Person]) -> Person | None:
+def _listed_twice(record: Record, named: list[Person]) -> Person | None:
     """A person the record's own source already lists (another id, another row) under the same name,
     class, school and position: most likely one player the source listed twice. Two records of one
     source never join one person by evidence, so without this it would silently become two.
 
     The other listing is compared as the source wrote it (a person may go by another source's spelling);
     a prospect loaded before, whose records are not at hand, by its own name, class, school and position.
+    ``named``: the people known by the record's name (through a record of theirs or their own).
     """
     if _seasons(record.source) or record.draft_year is None or record.position_group is None:
         return None
-    for person in people:
-        listings: list[tuple[str, int | None, frozenset[str | None], frozenset[str]]] = [
-            (r.name_key, r.draft_year, frozenset({r.position_group}), r.colleges)
-            for r in person.records
-            if r.source == record.source
-        ]
-        if not listings and record.source in person.source_ids:
-            listings = [(person.name_key, person.draft_year, frozenset(person.groups), frozenset(person.colleges))]
-        if any(
+
+    def same(name: str, year: int | None, groups: Collection[str | None], colleges: Collection[str]) -> bool:
+        return (
             name == record.name_key
             and year == record.draft_year
             and record.position_group in groups
             and colleges_overlap(record.colleges, colleges)
-            for name, year, groups, colleges in listings
-        ):
-            return person
-    return None
+        )
 
-
-def _by_id(record: Record, people: list[Person], trusted: bool) -> Person | None:
-    if not trusted:
-        return None
-    for source, value in record_ids(record).items():
-        for person in people:
-            if person.source_ids.get(source) == value and not _conflicts(record, person):
+    for person in named:
+        listings = [r for r in person.records if r.source == record.source]
+        if listings:
+            if any(same(r.name_key, r.draft_year, (r.position_group,), r.colleges) for r in listings):
+                return person
+        elif record.source in person.source_ids:
+            if same(person.name_key, person.draft_year, person.groups, person.colleges):
                 return person
     return None
+
+
+class _Block:
+    """The people of one surname block in the order they came, found by what a record may share with
+    them (a first name, a name, an id) instead of by comparing the record with each of them."""
+
+    def __init__(self, people: Iterable[Person]) -> None:
+        self.people: list[Person] = []
+        self._ordinal: dict[int, int] = {}
+        self._first_names = FirstNames()
+        self._by_first: dict[str, list[Person]] = {}
+        self._by_name: dict[str, list[Person]] = {}
+        self._by_id: dict[tuple[str, str], list[Person]] = {}
+        for person in people:
+            self.add(person)
+
+    def add(self, person: Person) -> None:
+        """A person new to the block."""
+        self._ordinal[id(person)] = len(self.people)
+        self.people.append(person)
+        first = person.name_key.split()[0]
+        self._first_names.add(first)
+        self._by_first.setdefault(first, []).append(person)
+        self._index(self._by_name, person.name_key, person)
+        for key in person.source_ids.items():
+            self._index(self._by_id, key, person)
+
+    def place(self, person: Person, record: Record) -> None:
+        """``record`` joins ``person`` (one of the block's)."""
+        person.add(record)
+        self._index(self._by_name, record.name_key, person)
+        for key in record_ids(record).items():
+            self._index(self._by_id, key, person)
+
+    @staticmethod
+    def _index(index: dict[Any, list[Person]], key: Any, person: Person) -> None:
+        listed = index.setdefault(key, [])
+        if not any(p is person for p in listed):  # by identity: people are not values
+            listed.append(person)
+
+    def _in_order(self, people: Iterable[Person]) -> list[Person]:
+        return sorted(people, key=lambda p: self._ordinal[id(p)])
+
+    def named_like(self, name_key: str) -> list[Person]:
+        """The people whose first name ``name_key``'s may be (every other gives no evidence)."""
+        names = self._first_names.compatible(name_key.split()[0])
+        return self._in_order(p for name in names for p in self._by_first[name])
+
+    def named(self, name_key: str) -> list[Person]:
+        """The people known by ``name_key``: their own name, or a record's."""
+        return self._in_order(self._by_name.get(name_key, ()))
+
+    def by_id(self, record: Record, trusted: bool) -> Person | None:
+        """The first person carrying an id of the record (in the record's order of ids) it can join."""
+        if not trusted:
+            return None
+        for source, value in record_ids(record).items():
+            for person in self._in_order(self._by_id.get((source, value), ())):
+                if person.source_ids.get(source) == value and not _conflicts(record, person):
+                    return person
+        return None
 
 
 def resolve_block(
@@ -252,7 +306,8 @@ def resolve_block(
     A record an operator placed before (``decided``: (source, row) -> the person's match key, from a
     resolved review) goes to that person without evidence being weighed.
     """
-    people = list(existing)
+    block = _Block(existing)
+    people = block.people
     links: list[Link] = []
     reviews: list[Review] = []
     decided = decided or {}
@@ -272,17 +327,17 @@ def resolve_block(
             person = next((p for p in people if p.match_key == key), None)
             if person is None:
                 person = Person(key, record.name_key, None if _seasons(record.source) else record.draft_year)
-                people.append(person)
-            person.add(record)
+                block.add(person)
+            block.place(person, record)
             person.vouched |= {(record.source, record.row_number), (record.source, record.source_player_id)}
             links.append(Link(record, key, "review", _CONFIDENCE["review"]))
             continue
         trusted = bool(record.source_player_id) and (record.source, record.source_player_id) not in untrusted_ids
-        person = _by_id(record, people, trusted)
+        person = block.by_id(record, trusted)
         method = "source_id"
         if person is None:
             scored = sorted(
-                ((e[0], e[1], p) for p in people if (e := _evidence(record, p)) is not None),
+                ((e[0], e[1], p) for p in block.named_like(record.name_key) if (e := _evidence(record, p)) is not None),
                 key=lambda t: -t[0],
             )
             if len(scored) > 1 and scored[0][0] == scored[1][0]:
@@ -290,7 +345,7 @@ def resolve_block(
                 continue
             if scored:
                 _, method, person = scored[0]
-            elif (twin := _listed_twice(record, people)) is not None:
+            elif (twin := _listed_twice(record, block.named(record.name_key))) is not None:
                 listed = twin.source_ids.get(record.source) or "another row"
                 reason = (
                     f"listed twice by {record.source}: same name, class, school and position as {listed}; "
@@ -307,8 +362,8 @@ def resolve_block(
                 name_key=record.name_key,
                 draft_year=None if _seasons(record.source) else record.draft_year,
             )
-            people.append(person)
-        person.add(record)
+            block.add(person)
+        block.place(person, record)
         links.append(Link(record, person.match_key, method, _CONFIDENCE[method]))
     return [p for p in people if p.records], links, reviews
 

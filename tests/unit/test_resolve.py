@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from etl_worker.normalize import name_key, position_group
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from etl_worker.normalize import FirstNames, first_names_compatible, name_key, position_group
 from etl_worker.phases.resolve import Record, existing_person, resolve_block
 
 X = "00000000-0000-0000-0000-000000000001"
+# Nicknames, shortenings inside and at either end, look-alikes that are none of these.
+FIRSTS = ["gabe", "gabriel", "takk", "takkarist", "lano", "delano", "del", "ano", "bob", "robert", "rob", "bobby", "al"]
 
 
 def rec(
@@ -128,3 +133,16 @@ def test_surname_blocks_spread_over_any_number_of_merge_parts_the_same_way_every
         # ... and share the blocks out evenly.
         sizes = [sum(lo <= b < hi for b in buckets) for lo, hi in ranges]
         assert min(sizes) > len(buckets) / parts * 0.7, (parts, sizes)
+
+
+@settings(max_examples=300)
+@given(
+    names=st.lists(st.sampled_from(FIRSTS) | st.text("abdelno", min_size=1, max_size=9), max_size=30),
+    first=st.sampled_from(FIRSTS) | st.text("abdelno", min_size=1, max_size=9),
+)
+def test_the_first_name_index_finds_exactly_the_names_the_pairwise_rule_accepts(names, first):  # type: ignore[no-untyped-def]
+    index = FirstNames()
+    for name in names:
+        index.add(name)
+    expected = {n for n in names if first_names_compatible(f"{first} doe", f"{n} doe")}
+    assert index.compatible(first) == expected
