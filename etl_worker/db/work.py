@@ -134,7 +134,7 @@ def prospect_blocks(
     after: tuple[int, str] | None = None
     while True:
         stmt = base if after is None else base.where(sa.tuple_(wp.block_bucket, wp.surname_key) > after)
-        rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(*order).limit(page))]
+        rows = [r._asdict() for r in conn.execute(stmt.order_by(*order).limit(page))]
         if len(rows) < page:
             if rows:
                 yield rows
@@ -142,7 +142,7 @@ def prospect_blocks(
         last = (rows[-1]["block_bucket"], rows[-1]["surname_key"])
         rows = [r for r in rows if (r["block_bucket"], r["surname_key"]) != last]
         block = base.where(wp.block_bucket == last[0], wp.surname_key == last[1])
-        rows += [dict(r._mapping) for r in conn.execute(block.order_by(*order))]
+        rows += [r._asdict() for r in conn.execute(block.order_by(*order))]
         yield rows
         after = last
 
