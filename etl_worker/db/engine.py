@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -14,6 +15,13 @@ from etl_worker.errors import ConfigurationError, RetriableError
 from etl_worker.redact import redact_text, redact_url
 
 _engines: dict[tuple[int, str], Engine] = {}
+
+
+def dumps(value: object) -> str:
+    """JSON for PostgreSQL: non-string keys as strings (as ``json.dumps`` does), text not escaped."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 _lock = threading.Lock()
 
 
@@ -26,7 +34,14 @@ def get_engine(url: str) -> Engine:
             engine = _engines.get(key)
             if engine is None:
                 try:
-                    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=4)
+                    engine = sa.create_engine(
+                        url,
+                        pool_pre_ping=True,
+                        pool_size=2,
+                        max_overflow=4,
+                        json_serializer=dumps,
+                        json_deserializer=orjson.loads,
+                    )
                 except Exception as exc:
                     raise ConfigurationError(f"bad database URL {redact_url(url)}: {redact_text(str(exc))}") from None
                 _engines[key] = engine

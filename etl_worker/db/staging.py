@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from etl_worker.db import schema
+from etl_worker.db.engine import dumps
 from etl_worker.db.schema import extraction_files, extractions
 from etl_worker.errors import NotFoundError
 from etl_worker.sources import get_source
@@ -80,7 +80,7 @@ class _CsvStream(io.RawIOBase):
         cells = list(row)
         for i in self._json:
             if cells[i] is not None:
-                cells[i] = json.dumps(cells[i], ensure_ascii=False)
+                cells[i] = dumps(cells[i])
         return cells
 
     def readinto(self, target: Any) -> int:
