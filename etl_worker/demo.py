@@ -2,21 +2,27 @@
 
 On the embedded default (or the configured servers) it migrates the schema, starts a listener and two
 worker processes, stages the bundled sample exports, runs the pipeline with live progress and prints
-a report. Whatever it started is stopped at the end, Ctrl-C included.
+a report, with the web console's address (its password made for the demo unless ETL_UI_BASIC_AUTH
+is set). Whatever it started is stopped at the end, Ctrl-C included; with ``keep``, only at Ctrl-C.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import secrets
+import threading
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from etl_worker import embedded, terminal
+from etl_worker.console.server import Console as WebConsole
 from etl_worker.db import canonical, quality
 from etl_worker.db.engine import transaction
 from etl_worker.display import cell
+from etl_worker.errors import ConfigurationError
 from etl_worker.report import render
 from etl_worker.settings import Settings
 from etl_worker.supervisor import ProcessGroup
@@ -32,10 +38,11 @@ SAMPLE = (
 )
 
 
-def run_demo(console: Console) -> str:
-    """Run the demo; returns the execution's overall status."""
+def run_demo(console: Console, keep: bool = False) -> str:
+    """Run the demo; returns the execution's overall status. ``keep``: leave everything up until Ctrl-C."""
     servers = embedded.EmbeddedServers() if embedded.wanted() else None
     procs: ProcessGroup | None = None
+    web: WebConsole | None = None
     umask = os.umask(0o077)  # logs, reports and what the workers write: private to this user
     try:
         if servers is not None:
@@ -57,15 +64,41 @@ def run_demo(console: Console) -> str:
             procs.wait_for_workers(set(nodes))
             procs.wait_for_log("listener", "listener ready", 60)
         console.print(f"workers {', '.join(nodes)} and the listener are up (logs in {log_dir})")
+        web = _web_console(settings, console)
         extraction_id = _stage(settings, console)
-        return _run(settings, extraction_id, console)
+        status = _run(settings, extraction_id, console)
+        if keep:
+            console.print("the servers, workers and console stay up: Ctrl-C to stop them")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:  # the way a kept demo ends: the run's status is still the answer
+                console.print()
+        return status
     finally:
+        if web is not None:
+            web.stop()
         if procs is not None:
             with console.status("stopping workers and listener"):
                 procs.stop_all()
         if servers is not None:
             servers.stop()
         os.umask(umask)
+
+
+def _web_console(settings: Settings, console: Console) -> WebConsole:
+    """The console on 127.0.0.1:8080 (any free port if that one is taken), its address printed."""
+    made = settings.ui_basic_auth is None
+    credentials = settings.ui_basic_auth or f"demo:{secrets.token_urlsafe(12)}"
+    settings = dataclasses.replace(settings, ui_basic_auth=credentials)
+    try:
+        web = WebConsole(settings, "127.0.0.1", 8080)
+    except ConfigurationError:
+        web = WebConsole(settings, "127.0.0.1", 0)
+    web.start()
+    user, password = credentials.split(":", 1)
+    login = f"user {user}, password {password} (made for this demo)" if made else "sign in with ETL_UI_BASIC_AUTH"
+    console.print(f"web console on {web.url} ({login})", highlight=False)
+    return web
 
 
 def _stage(settings: Settings, console: Console) -> str:

@@ -203,8 +203,8 @@ class ETLOrchestrator:
         """``execute_extraction`` for scripts without an event loop: blocks until the run has an outcome."""
         return self.wait(self.start_extraction(extraction_id, transformer_types))
 
-    def cancel(self, execution_id: str) -> bool:
-        """Stop a run: record it failed ("cancelled by operator") and revoke every one of its tasks.
+    def cancel(self, execution_id: str, by: str = "operator") -> bool:
+        """Stop a run: record it failed ("cancelled by <by>") and revoke every one of its tasks.
 
         Queued and reserved tasks are dropped by the workers; running ones are terminated; a task that
         starts anyway finds its execution over in PostgreSQL and does nothing. Returns False when the
@@ -214,12 +214,12 @@ class ETLOrchestrator:
 
         with transaction(self.settings.database_url) as conn:
             cancelled = tracking.finish_execution(
-                conn, execution_id, ETLStatus.FAILED, error_summary="cancelled by operator"
+                conn, execution_id, ETLStatus.FAILED, error_summary=f"cancelled by {by}"
             )
             canvas = tracking.pipeline(conn, execution_id)
             if cancelled:
                 tracking.record_end(
-                    conn, execution_id, "cancelled by operator", batch_tasks(execution_id, canvas.get("plan", []))
+                    conn, execution_id, f"cancelled by {by}", batch_tasks(execution_id, canvas.get("plan", []))
                 )
         app.control.revoke(execution_task_ids(execution_id, canvas), terminate=True, signal="SIGKILL")
         if cancelled:

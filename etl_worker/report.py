@@ -50,7 +50,7 @@ def timeline_bars(execution: ETLExecution) -> list[dict[str, Any]]:
     return sorted(bars, key=lambda b: b["start"])
 
 
-def _timeline_svg(bars: list[dict[str, Any]]) -> str:
+def timeline_svg(bars: list[dict[str, Any]]) -> str:
     if not bars:
         return "<p>No task has recorded times yet.</p>"
     origin: datetime = min(b["start"] for b in bars)
@@ -86,7 +86,7 @@ def _timeline_svg(bars: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
-def _phase_svg(execution: ETLExecution) -> str:
+def phase_svg(execution: ETLExecution) -> str:
     timed = [p for p in execution.phases if p.duration_seconds is not None]
     if not timed:
         return ""
@@ -163,9 +163,9 @@ loaded {execution.total_prospects_loaded:,} prospects, {execution.total_grades_l
 {f'<p style="color:{status_colour}">{escape(execution.error_summary)}</p>' if execution.error_summary else ""}
 <h2>Timeline of every task, by worker</h2>
 <p>{legend}</p>
-{_timeline_svg(bars)}
+{timeline_svg(bars)}
 <h2>Phase durations</h2>
-{_phase_svg(execution)}
+{phase_svg(execution)}
 <h2>Transformers</h2>
 {_table(["source", "batches", "records", "quarantined", "workers", "errors"], transformer_rows)}
 <h2>Quality report</h2>

@@ -157,6 +157,8 @@ class Settings:
     home: Path = field(default_factory=lambda: DEFAULT_HOME)
     # Flower's basic auth, user:password (ETL_FLOWER_BASIC_AUTH); never shown.
     flower_basic_auth: str | None = field(default=None, repr=False)
+    # The web console's basic auth, user:password (ETL_UI_BASIC_AUTH); never shown.
+    ui_basic_auth: str | None = field(default=None, repr=False)
     # Where the listener serves the pipeline's metrics for Prometheus (ETL_METRICS_PORT: off if unset).
     metrics_port: int | None = None
     metrics_address: str = "127.0.0.1"
@@ -202,6 +204,7 @@ class Settings:
             ),
             home=Path(env["ETL_HOME"]) if env.get("ETL_HOME") else DEFAULT_HOME,
             flower_basic_auth=_basic_auth(env, "ETL_FLOWER_BASIC_AUTH"),
+            ui_basic_auth=_basic_auth(env, "ETL_UI_BASIC_AUTH"),
             metrics_port=_int(env, "ETL_METRICS_PORT", 0) or None,
             metrics_address=env.get("ETL_METRICS_ADDRESS") or cls.metrics_address,
         )

@@ -138,10 +138,26 @@ def flower(ctx: click.Context, port: int, address: str, insecure: bool) -> None:
 
 
 @main.command()
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--address", default="127.0.0.1", show_default=True)
+@click.option("--insecure", is_flag=True, help="Start without basic auth.")
 @friendly
-def demo() -> None:
+def ui(port: int, address: str, insecure: bool) -> None:
+    """Start the web console, with basic auth from ETL_UI_BASIC_AUTH (user:password)."""
+    from etl_worker.console.server import serve
+
+    settings = load_settings()
+    if not settings.ui_basic_auth and not insecure:
+        raise ConfigurationError("set ETL_UI_BASIC_AUTH=user:password (or pass --insecure)")
+    serve(settings, address, port, on_ready=lambda url: click.echo(f"console on {url}", err=True))
+
+
+@main.command()
+@click.option("--keep", is_flag=True, help="Keep the servers, workers and web console up until Ctrl-C.")
+@friendly
+def demo(keep: bool) -> None:
     """Run the whole system on the bundled sample data and print a report (embedded servers by default)."""
     from etl_worker.demo import run_demo
 
-    status = run_demo(console)
+    status = run_demo(console, keep)
     sys.exit(0 if status in (ETLStatus.SUCCESS, ETLStatus.PARTIAL_SUCCESS) else 2)

@@ -64,7 +64,10 @@ def set_delivery(conn: Connection, alert_id: int, sink: str, outcome: str) -> No
     )
 
 
-def recent_alerts(conn: Connection, limit: int) -> list[dict[str, Any]]:
+def recent_alerts(conn: Connection, limit: int, execution_id: str | None = None) -> list[dict[str, Any]]:
     a = etl_alerts.c
-    result = conn.execute(sa.select(etl_alerts).order_by(a.created_at.desc(), a.alert_id.desc()).limit(limit))
+    query = (
+        sa.select(etl_alerts) if execution_id is None else sa.select(etl_alerts).where(a.execution_id == execution_id)
+    )
+    result = conn.execute(query.order_by(a.created_at.desc(), a.alert_id.desc()).limit(limit))
     return [dict(r._mapping) for r in result]

@@ -13,7 +13,10 @@ from etl_worker.db.schema import (
     STAT_FIELDS,
     extraction_loads,
     lineage_links,
+    prospect_college_stats,
     prospect_core,
+    prospect_grades,
+    prospect_measurements,
     work_merged_prospects,
 )
 
@@ -257,3 +260,44 @@ def view_rows(conn: Connection, view: str, limit: int = 10) -> list[dict[str, An
     if view not in VIEWS:
         raise ValueError(f"not an analytics view: {view!r}")
     return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {view} ORDER BY 1 LIMIT :n"), {"n": limit})]
+
+
+def prospect_facts(conn: Connection, prospect_id: int) -> dict[str, list[dict[str, Any]]]:
+    """A prospect's grades, measurements and college seasons, by table."""
+    facts = {}
+    for table in (prospect_grades, prospect_measurements, prospect_college_stats):
+        rows = conn.execute(sa.select(table).where(table.c.prospect_id == prospect_id).order_by(table.c.id))
+        facts[table.name] = [dict(r._mapping) for r in rows]
+    return facts
+
+
+def prospect_lineage(conn: Connection, prospect_id: int) -> list[dict[str, Any]]:
+    """The staged records a prospect was merged from: source, file, extraction, row, how it was matched."""
+    return [
+        dict(r._mapping)
+        for r in conn.execute(
+            sa.text(
+                """
+                SELECT d.source, f.filename, d.extraction_id::text AS extraction_id, d.staging_row,
+                       d.match_method, d.match_confidence, d.execution_id::text AS execution_id, d.loaded_at
+                FROM data_lineage d
+                LEFT JOIN extraction_files f ON f.extraction_id = d.extraction_id AND f.source = d.source
+                WHERE d.canonical_table = 'prospect_core' AND d.canonical_id = :id
+                ORDER BY d.loaded_at, d.source, d.staging_row"""
+            ),
+            {"id": prospect_id},
+        )
+    ]
+
+
+def find_prospects(conn: Connection, name: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Prospects whose name contains ``name`` (case-insensitive), by name and class."""
+    c = prospect_core.c
+    pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(
+        sa.select(c.prospect_id, c.full_name, c.position, c.college, c.draft_year)
+        .where(c.full_name.ilike(pattern))
+        .order_by(c.full_name, c.draft_year)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -440,3 +441,33 @@ def finished_phases(conn: Connection, execution_id: str) -> list[dict[str, Any]]
         )
     )
     return sorted((dict(r._mapping) for r in rows), key=lambda r: PHASES.index(r["phase"]))
+
+
+def find_executions(
+    conn: Connection,
+    statuses: Sequence[str] | None = None,
+    extraction_id: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Executions newest first, narrowed by status, extraction (an id or its prefix) and start time."""
+    t = etl_executions.c
+    query = sa.select(
+        t.execution_id,
+        t.extraction_id,
+        t.status,
+        t.started_at,
+        t.completed_at,
+        t.duration_seconds,
+        t.quality_score,
+        t.error_summary,
+        t.replay_of,
+    )
+    if statuses:
+        query = query.where(t.status.in_(list(statuses)))
+    if extraction_id:
+        query = query.where(sa.cast(t.extraction_id, sa.Text).startswith(extraction_id.lower()))
+    if since is not None:
+        query = query.where(t.started_at >= since)
+    rows = conn.execute(query.order_by(t.started_at.desc()).limit(limit))
+    return [{**r._mapping, "execution_id": str(r.execution_id), "extraction_id": str(r.extraction_id)} for r in rows]
