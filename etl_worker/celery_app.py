@@ -8,9 +8,16 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import Ignore, Reject, Retry
-from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
+)
 
-from etl_worker import redact
+from etl_worker import observe, redact
 from etl_worker.celeryconfig import celery_config
 from etl_worker.db.engine import dispose_all
 from etl_worker.errors import TaskError
@@ -46,12 +53,34 @@ app.conf.update(celery_config(settings()))
 
 
 @worker_process_init.connect
-def _fresh_engines(**_: object) -> None:
+def _fresh_process(**_: object) -> None:
     # A forked pool child must not reuse the parent's database connections.
     dispose_all()
+    observe.start_tracing("etl_worker")
+
+
+@worker_process_shutdown.connect
+def _flush_traces(**_: object) -> None:
+    observe.stop_tracing()
 
 
 @after_setup_logger.connect
 @after_setup_task_logger.connect
-def _redacting_logs(logger: logging.Logger, **_: object) -> None:
+def _logs(logger: logging.Logger, **_: object) -> None:
     redact.install(logger)
+    observe.install(logger, settings().log_format)
+
+
+_bound: dict[str, Any] = {}  # task id -> the token of its fields
+
+
+@task_prerun.connect
+def _bind_task(task_id: str, task: Task, args: Any = (), kwargs: Any = None, **_: object) -> None:
+    _bound[task_id] = observe.bind(observe.task_fields(task.name, task_id, task.request.hostname, args or (), kwargs))
+
+
+@task_postrun.connect
+def _unbind_task(task_id: str, **_: object) -> None:
+    token = _bound.pop(task_id, None)
+    if token is not None:
+        observe.unbind(token)

@@ -82,6 +82,13 @@ def _webhook(env: Mapping[str, str]) -> str | None:
     return url
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _basic_auth(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name) or None
     if value is not None and ":" not in value:
@@ -157,6 +164,8 @@ class Settings:
     home: Path = field(default_factory=lambda: DEFAULT_HOME)
     # Flower's basic auth, user:password (ETL_FLOWER_BASIC_AUTH); never shown.
     flower_basic_auth: str | None = field(default=None, repr=False)
+    # Log lines as text or as one JSON object each (ETL_LOG_FORMAT).
+    log_format: str = "text"
     # The web console's basic auth, user:password (ETL_UI_BASIC_AUTH); never shown.
     ui_basic_auth: str | None = field(default=None, repr=False)
     # Where the listener serves the pipeline's metrics for Prometheus (ETL_METRICS_PORT: off if unset).
@@ -205,6 +214,7 @@ class Settings:
             home=Path(env["ETL_HOME"]) if env.get("ETL_HOME") else DEFAULT_HOME,
             flower_basic_auth=_basic_auth(env, "ETL_FLOWER_BASIC_AUTH"),
             ui_basic_auth=_basic_auth(env, "ETL_UI_BASIC_AUTH"),
+            log_format=_choice(env, "ETL_LOG_FORMAT", ("text", "json"), "text"),
             metrics_port=_int(env, "ETL_METRICS_PORT", 0) or None,
             metrics_address=env.get("ETL_METRICS_ADDRESS") or cls.metrics_address,
         )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from etl_worker import redact
+from etl_worker import observe, redact
 from etl_worker.display import cell
 from etl_worker.errors import ConfigurationError, ETLError, RetriableError
 from etl_worker.redact import redact_url
@@ -24,6 +24,9 @@ from etl_worker.settings import Settings
 
 console = Console()
 err_console = Console(stderr=True)
+_service_log = logging.getLogger("etl_worker.service")
+_service_log.setLevel(logging.INFO)  # what a service says of itself shows whatever the root level
+_log_format = {"value": "text"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -89,7 +92,20 @@ def print_json(data: Any) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log what the library does.")
 def main(verbose: bool) -> None:
     """etl_worker: a distributed ETL orchestrator for NFL draft-prospect data."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=observe.TEXT_FORMAT)
     redact.install()
+    try:
+        log_format = Settings.from_env().log_format
+    except ETLError:
+        log_format = "text"  # the command reports the setting that is wrong, in one line
+    observe.install(logging.getLogger(), log_format)
+    _log_format["value"] = log_format
+
+
+def say(message: str, to_stderr: bool = True, **fields: object) -> None:
+    """What a long-running service (listener, beat, watcher, console) says: a plain line, or with
+    ETL_LOG_FORMAT=json a log record like every other, with ``fields`` as its own keys."""
+    if _log_format["value"] == "json":
+        _service_log.info(message, extra={k: v for k, v in fields.items() if v is not None})
+    else:
+        (err_console if to_stderr else console).print(cell(message), highlight=False, soft_wrap=True)

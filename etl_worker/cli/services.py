@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from etl_worker.cli.app import console, err_console, friendly, load_settings, main
-from etl_worker.display import cell
+from etl_worker.cli.app import console, friendly, load_settings, main, say
 from etl_worker.errors import ConfigurationError
 from etl_worker.models import ETLStatus
 from etl_worker.redact import redact_url
@@ -28,8 +27,10 @@ def worker(ctx: click.Context, concurrency: int | None, hostname: str | None, lo
     from etl_worker.celery_app import app
     from etl_worker.db.migrate import check_current
 
-    check_current(load_settings().database_url)
-    argv = ["worker", f"--loglevel={loglevel}"]
+    settings = load_settings()
+    check_current(settings.database_url)
+    # With JSON logs, celery's --quiet: no banner, every line is a JSON object.
+    argv = [*(["--quiet"] if settings.log_format == "json" else []), "worker", f"--loglevel={loglevel}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
     if hostname:
@@ -61,10 +62,10 @@ def listener() -> None:
     reaping = threading.Thread(target=reaper.run, args=(stop,), name="reaper", daemon=True)
     reaping.start()
     serve(settings, list(app.amqp.queues), lambda: len(reaper.alive_workers()))
-    err_console.print(f"listener following {cell(redact_url(settings.result_backend))}", highlight=False)
-    follower.run(stop, on_ready=lambda: err_console.print("listener ready"))
+    say(f"listener following {redact_url(settings.result_backend)}")
+    follower.run(stop, on_ready=lambda: say("listener ready"))
     reaping.join(10)
-    err_console.print(f"listener stopped after {follower.recorded} records; {reaper.handed_over} task(s) handed over")
+    say(f"listener stopped after {follower.recorded} records; {reaper.handed_over} task(s) handed over")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -83,7 +84,7 @@ def beat(ctx: click.Context, schedule_file: str | None, loglevel: str) -> None:
     path = Path(schedule_file) if schedule_file else private_dir(load_settings().home) / "celerybeat-schedule"
     path.parent.mkdir(parents=True, exist_ok=True)
     s = settings.schedule
-    err_console.print(
+    say(
         f"beat: staged extractions every {s.staged_seconds} s (after {s.settle_seconds} s quiet), "
         f"history pruning every {s.prune_seconds} s (keeps {s.retention_days} days)"
     )
@@ -109,13 +110,19 @@ def watch(directory: str, interval: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     watcher = DropFolder(settings, folder)
-    console.print(f"watching {cell(folder)} every {interval:g} s", highlight=False)
+    say(f"watching {folder} every {interval:g} s", to_stderr=False)
     while not stop.is_set():
         for outcome in watcher.poll():
             line = f"{outcome.status} {outcome.path.name}: {outcome.message}"
             if outcome.execution_id:
                 line += f" (extraction {outcome.extraction_id}, execution {outcome.execution_id})"
-            console.print(cell(line), highlight=False, soft_wrap=True)
+            say(
+                line,
+                to_stderr=False,
+                file=outcome.path.name,
+                extraction_id=outcome.extraction_id,
+                execution_id=outcome.execution_id,
+            )
         stop.wait(interval)
 
 
@@ -149,7 +156,7 @@ def ui(port: int, address: str, insecure: bool) -> None:
     settings = load_settings()
     if not settings.ui_basic_auth and not insecure:
         raise ConfigurationError("set ETL_UI_BASIC_AUTH=user:password (or pass --insecure)")
-    serve(settings, address, port, on_ready=lambda url: click.echo(f"console on {url}", err=True))
+    serve(settings, address, port, on_ready=lambda url: say(f"console on {url}"))
 
 
 @main.command()
