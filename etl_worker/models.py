@@ -161,6 +161,7 @@ class ETLExecution:
     error_summary: str | None = None
     replay_of: str | None = None  # the execution whose finished phases this one reused
     replay_from: str | None = None  # ... from this phase on
+    requested_by: str | None = None  # who started it (none: the scheduler, the drop folder)
     # Resumed from PostgreSQL because the broker lost it: how often, the last time and from which phase.
     resumes: int = 0
     resumed_at: datetime | None = None

@@ -62,6 +62,7 @@ class ETLOrchestrator:
         max_records_per_batch: int | None = None,
         timeout_seconds: int | None = None,
         settings: Settings | None = None,
+        requested_by: str | None = None,
     ) -> None:
         base = settings or Settings.from_env()
         overrides = {"max_records_per_batch": max_records_per_batch, "timeout_seconds": timeout_seconds}
@@ -74,6 +75,7 @@ class ETLOrchestrator:
             paths = sources.adapter_paths(chosen)
             self.transformers = {k: paths.get(k) for k in chosen}
         self.rules = None if validator is None else validator.names
+        self.requested_by = requested_by  # recorded with each execution it starts and each it cancels
 
     def start_extraction(
         self, extraction_id: str | UUID, transformer_types: Iterable[TransformerType | str] | None = None
@@ -143,6 +145,7 @@ class ETLOrchestrator:
                 "from_phase": from_phase,
                 "adapters": adapters or None,
                 "rules": rules,
+                "requested_by": self.requested_by,
             },
         )
         try:
@@ -203,8 +206,9 @@ class ETLOrchestrator:
         """``execute_extraction`` for scripts without an event loop: blocks until the run has an outcome."""
         return self.wait(self.start_extraction(extraction_id, transformer_types))
 
-    def cancel(self, execution_id: str, by: str = "operator") -> bool:
-        """Stop a run: record it failed ("cancelled by <by>") and revoke every one of its tasks.
+    def cancel(self, execution_id: str) -> bool:
+        """Stop a run: record it failed ("cancelled by" whoever this orchestrator acts for, or "operator")
+        and revoke every one of its tasks.
 
         Queued and reserved tasks are dropped by the workers; running ones are terminated; a task that
         starts anyway finds its execution over in PostgreSQL and does nothing. Returns False when the
@@ -212,6 +216,7 @@ class ETLOrchestrator:
         """
         from etl_worker.celery_app import app
 
+        by = self.requested_by or "operator"
         with transaction(self.settings.database_url) as conn:
             cancelled = tracking.finish_execution(
                 conn, execution_id, ETLStatus.FAILED, error_summary=f"cancelled by {by}"

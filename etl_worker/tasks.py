@@ -96,6 +96,7 @@ def run_extraction(
     from_phase: str | None = None,
     adapters: dict[str, str] | None = None,
     rules: list[str] | None = None,
+    requested_by: str | None = None,
 ) -> dict[str, Any]:
     """Create the execution record and start the pipeline. The result's ``execution_id`` names the
     execution that runs: this task's id, or the active execution of the same extraction it joined.
@@ -116,6 +117,7 @@ def run_extraction(
             from_phase,
             adapters,
             rules,
+            requested_by,
         )
     except RetriableError as exc:  # as every task: ETL_MAX_RETRIES times, with backoff
         retries = self.request.retries or 0

@@ -4,8 +4,10 @@ traceback, settings, ids by prefix, tables and JSON."""
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -62,6 +64,11 @@ def friendly(func: F) -> F:
             fail(f"cannot reach the broker at {redact_url(settings.broker_url)}: {exc}")
 
     return wrapper  # type: ignore[return-value]
+
+
+def operator() -> str:
+    """Who runs this command, as recorded with what it starts, cancels or decides: user@host."""
+    return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def load_settings() -> Settings:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from etl_worker.cli.app import add_row, console, friendly, full_id, load_settings, main, print_json
+from etl_worker.cli.app import add_row, console, friendly, full_id, load_settings, main, operator, print_json
 
 
 @main.command()
@@ -99,12 +99,9 @@ def review_resolve(
 ) -> None:
     """Place a held record on a prospect or a new person, load it now, and remember the decision for the
     next extraction that carries the same record."""
-    import getpass
-    import socket
-
     from etl_worker.ops.review import resolve
 
-    who = decided_by or f"{getpass.getuser()}@{socket.gethostname()}"
+    who = decided_by or operator()
     resolved = resolve(load_settings(), review_id, into=into, new_person=new_person, decided_by=who, reason=reason)
     if as_json:
         print_json(resolved.as_dict())

@@ -8,7 +8,17 @@ import click
 from rich.table import Table
 
 from etl_worker import terminal
-from etl_worker.cli.app import add_row, console, err_console, friendly, full_id, load_settings, main, print_json
+from etl_worker.cli.app import (
+    add_row,
+    console,
+    err_console,
+    friendly,
+    full_id,
+    load_settings,
+    main,
+    operator,
+    print_json,
+)
 from etl_worker.display import printable
 from etl_worker.errors import ConfigurationError
 from etl_worker.models import PHASES, ETLStatus
@@ -38,7 +48,7 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     check_broker(settings.broker_url)
     if settings.result_backend != settings.broker_url:
         check_broker(settings.result_backend)
-    orchestrator = ETLOrchestrator(settings=settings)
+    orchestrator = ETLOrchestrator(settings=settings, requested_by=operator())
     execution_id = orchestrator.start_extraction(extraction_id, list(sources) or None)
     if not wait:
         click.echo(execution_id)
@@ -69,7 +79,7 @@ def cancel(execution_id: str) -> None:
     if get_execution(settings, execution_id) is None:
         raise ConfigurationError(f"execution {execution_id} does not exist")
     check_broker(settings.broker_url)
-    if ETLOrchestrator(settings=settings).cancel(execution_id):
+    if ETLOrchestrator(settings=settings, requested_by=operator()).cancel(execution_id):
         click.echo(f"execution {execution_id} cancelled")
     else:
         click.echo(f"execution {execution_id} had already ended; its tasks were revoked anyway")
@@ -88,7 +98,7 @@ def replay(execution_id: str, from_phase: str | None, wait: bool) -> None:
     settings = load_settings()
     execution_id = full_id("execution", execution_id)
     check_broker(settings.broker_url)
-    orchestrator = ETLOrchestrator(settings=settings)
+    orchestrator = ETLOrchestrator(settings=settings, requested_by=operator())
     new_id = orchestrator.replay(execution_id, from_phase)
     if not wait:
         click.echo(new_id)

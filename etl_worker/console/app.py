@@ -114,10 +114,15 @@ class Console:
             raise HTTPException(403, "stale or missing form token: reload the page and try again")
         return form
 
-    def orchestrator(self) -> Any:
+    def orchestrator(self, request: Request) -> Any:
+        """The orchestrator acting for the request's user (recorded with what it starts and cancels)."""
         from etl_worker.orchestrator import ETLOrchestrator
 
-        return ETLOrchestrator(settings=self.settings)
+        return ETLOrchestrator(settings=self.settings, requested_by=self.who(request))
+
+    @staticmethod
+    def who(request: Request) -> str:
+        return f"{request.scope.get('user', 'anonymous')} (console)"
 
     def _execution(self, execution_id: str) -> ETLExecution:
         execution = history.get_execution(self.settings, execution_id)
@@ -219,7 +224,7 @@ class Console:
         execution_id = str(request.path_params["execution_id"])
         user = request.scope["user"]
         await run_in_threadpool(self._execution, execution_id)
-        await run_in_threadpool(self.orchestrator().cancel, execution_id, f"{user} (console)")
+        await run_in_threadpool(self.orchestrator(request).cancel, execution_id)
         log.info("execution %s cancelled by %s from the console", execution_id, user)
         return RedirectResponse(f"/executions/{execution_id}", 303)
 
@@ -229,7 +234,9 @@ class Console:
         user = request.scope["user"]
         await run_in_threadpool(self._execution, execution_id)
         try:
-            new = await run_in_threadpool(self.orchestrator().replay, execution_id, form.get("from_phase") or None)
+            new = await run_in_threadpool(
+                self.orchestrator(request).replay, execution_id, form.get("from_phase") or None
+            )
         except (ConfigurationError, FatalError) as exc:
             raise HTTPException(409, str(exc)) from None
         log.info("execution %s replayed as %s by %s from the console", execution_id, new, user)
@@ -244,11 +251,11 @@ class Console:
             raise HTTPException(400, "choose a candidate or a new person")
         try:
             await run_in_threadpool(
-                self.orchestrator().resolve_review,
+                self.orchestrator(request).resolve_review,
                 review_id,
                 into,
                 choice == "new",
-                f"{request.scope['user']} (console)",
+                self.who(request),
                 form.get("reason") or None,
             )
         except (ConfigurationError, FatalError) as exc:

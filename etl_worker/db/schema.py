@@ -407,6 +407,7 @@ etl_executions = sa.Table(
     # A replay is a new execution of the same extraction that reuses the work of an earlier one.
     sa.Column("replay_of", UUID),
     sa.Column("replay_from", sa.Text),
+    sa.Column("requested_by", sa.Text),  # who started it: user@host, "user (console)"; none for the scheduler
     # The canvas it was started with (context and batch plan), to resume it when the broker lost it.
     sa.Column("pipeline", JSONB),
     sa.Column("resumes", sa.Integer, nullable=False, server_default="0"),

@@ -27,6 +27,7 @@ def create_execution(
     hostname: str | None,
     replay_of: str | None = None,
     replay_from: str | None = None,
+    requested_by: str | None = None,
 ) -> str:
     """Record a new pending execution; returns the execution that now owns the extraction.
 
@@ -51,6 +52,7 @@ def create_execution(
                     hostname=hostname,
                     replay_of=replay_of,
                     replay_from=replay_from,
+                    requested_by=requested_by,
                 )
             )
     except sa.exc.IntegrityError:
@@ -462,6 +464,7 @@ def find_executions(
         t.quality_score,
         t.error_summary,
         t.replay_of,
+        t.requested_by,
     )
     if statuses:
         query = query.where(t.status.in_(list(statuses)))

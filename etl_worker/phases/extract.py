@@ -55,6 +55,7 @@ def start_execution(
     from_phase: str | None = None,
     adapters: dict[str, str] | None = None,
     rule_names: list[str] | None = None,
+    requested_by: str | None = None,
 ) -> Started:
     """Record the execution and plan its batches.
 
@@ -75,6 +76,7 @@ def start_execution(
             worker,
             replay_of,
             from_phase,
+            requested_by,
         )
         if owner != execution_id:
             message = f"extraction {extraction_id} is already being run by execution {owner}"

@@ -54,6 +54,7 @@ def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:
         error_summary=row["error_summary"],
         replay_of=row["replay_of"],
         replay_from=row["replay_from"],
+        requested_by=row["requested_by"],
         resumes=row["resumes"],
         resumed_at=row["resumed_at"],
         resumed_from=row["resumed_from"],

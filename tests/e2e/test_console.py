@@ -1,6 +1,6 @@
 """The web console in a real browser (Debian's chromium, driven by Playwright) during real runs on two
 real workers: a run watched from running to success without reloading, a prospect's lineage, a review
-resolved, a second run cancelled, and a name holding markup shown as text. Screenshots are saved when a
+resolved, a second run cancelled and replayed, and a name holding markup shown as text. Screenshots are saved when a
 step fails (and the execution page's always, for the README: ETL_TEST_SCREENSHOTS=docs keeps it there)."""
 
 from __future__ import annotations
@@ -163,3 +163,9 @@ def test_a_run_watched_live_a_lineage_a_review_resolved_and_a_run_cancelled(cons
     expect(page.locator("#status")).to_have_text("failed", timeout=30_000)
     expect(page.locator("#live")).to_contain_text("cancelled by scout (console)")
     wait_for(lambda: orchestrator.ended(second), 30, "the cancelled run's end")
+
+    # 5. ... and replayed from its page: the new execution says who asked for it.
+    page.get_by_role("button", name="Replay").click()
+    expect(page.locator("main")).to_contain_text("requested by scout (console)")
+    expect(page.locator("main")).to_contain_text(f"a replay of {second[:8]}")
+    expect(page.locator("#status")).to_have_text("success", timeout=120_000)
