@@ -103,6 +103,16 @@ def canonical_snapshot(database_url: str) -> dict[str, tuple[int, str]]:
         engine.dispose()
 
 
+def execute(database_url: str, sql: str) -> None:
+    """Run SQL (statements separated by ;) on a database in one transaction."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(sql))
+    finally:
+        engine.dispose()
+
+
 def scalar(settings: Any, sql: str, **params: Any) -> Any:
     """One value read from the settings' database."""
     engine = sa.create_engine(settings.database_url)

@@ -37,27 +37,12 @@ def read_execution(conn: Connection, execution_id: str) -> ETLExecution | None:
     if found is None:
         return None
     row, phases, transformers = found
-    return ETLExecution(
-        execution_id=row["execution_id"],
-        extraction_id=row["extraction_id"],
-        started_at=row["started_at"],
-        completed_at=row["completed_at"],
-        duration_seconds=row["duration_seconds"],
+    return _from_row(
+        ETLExecution,
+        row,
         overall_status=row["status"],
         phases=sorted((_phase(p, row["extraction_id"]) for p in phases), key=lambda p: _PHASE_ORDER[p.phase]),
         transformers=[_transformer(t) for t in transformers],
-        total_prospects_loaded=row["total_prospects_loaded"],
-        total_grades_loaded=row["total_grades_loaded"],
-        total_measurements_loaded=row["total_measurements_loaded"],
-        total_stats_loaded=row["total_stats_loaded"],
-        quality_score=row["quality_score"],
-        error_summary=row["error_summary"],
-        replay_of=row["replay_of"],
-        replay_from=row["replay_from"],
-        requested_by=row["requested_by"],
-        resumes=row["resumes"],
-        resumed_at=row["resumed_at"],
-        resumed_from=row["resumed_from"],
         handovers=tracking.handovers(conn, execution_id),
         waiting_for=tracking.in_flight(conn, execution_id) if row["status"] in ACTIVE_STATUSES else [],
     )

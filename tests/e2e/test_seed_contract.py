@@ -39,7 +39,7 @@ from etl_worker.sources.cfr import CfrSource
 from etl_worker.sources.nfl import NflSource
 from etl_worker.sources.pff import PffSource
 from tests.e2e.seed_plugins import TeamPffSource
-from tests.helpers import FIXTURES, canonical_snapshot, stage_fixtures
+from tests.helpers import FIXTURES, canonical_snapshot, execute, stage_fixtures
 
 NOW = datetime(2026, 4, 23, 20, 0, tzinfo=UTC)
 
@@ -243,23 +243,20 @@ class TestETLOrchestrator:
         assert loaded == [(31,)]
 
     def test_load_phase_failure_rollback(self, settings, orchestrator) -> None:  # type: ignore[no-untyped-def]
-        engine = sa.create_engine(settings.database_url)
-        with engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "CREATE FUNCTION refuse_grades() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'grades refused by the test'; END $$;"
-                    "CREATE TRIGGER refuse_grades BEFORE INSERT ON prospect_grades "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION refuse_grades()"
-                )
-            )
+        execute(
+            settings.database_url,
+            "CREATE FUNCTION refuse_grades() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'grades refused by the test'; END $$;"
+            "CREATE TRIGGER refuse_grades BEFORE INSERT ON prospect_grades "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_grades()",
+        )
         try:
             before = canonical_snapshot(settings.database_url)
             execution = _run(orchestrator, stage_fixtures(settings, ("pff", "nfl")))
         finally:
-            with engine.begin() as conn:
-                conn.execute(sa.text("DROP TRIGGER refuse_grades ON prospect_grades; DROP FUNCTION refuse_grades()"))
-            engine.dispose()
+            execute(
+                settings.database_url, "DROP TRIGGER refuse_grades ON prospect_grades; DROP FUNCTION refuse_grades()"
+            )
         load = next(p for p in execution.phases if p.phase == "load")
         assert execution.overall_status == "failed" and load.status == "failed"
         assert "grades refused by the test" in (load.error_message or "")

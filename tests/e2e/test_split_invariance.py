@@ -10,11 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from etl_worker.orchestrator import ETLOrchestrator
 from tests.e2e.test_real_sources import FILES, SHARED
-from tests.helpers import canonical_snapshot
+from tests.helpers import canonical_snapshot, execute
 
 pytestmark = pytest.mark.skipif(
     not SHARED.exists() and os.environ.get("CI") != "true", reason="shared sample data is not beside the project"
@@ -47,15 +46,11 @@ def _load(settings, tmp: Path, cuts: tuple[tuple[int, int], ...]) -> dict[str, t
     """Empty the canonical tables, load ``cuts`` one extraction each, in order; the checksums."""
     from etl_worker.ingest import ingest_file
 
-    engine = sa.create_engine(settings.database_url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "TRUNCATE prospect_core, prospect_grades, prospect_measurements, prospect_college_stats, "
-                "extraction_loads, lineage_links, match_reviews, review_decisions"
-            )
-        )
-    engine.dispose()
+    execute(
+        settings.database_url,
+        "TRUNCATE prospect_core, prospect_grades, prospect_measurements, prospect_college_stats, "
+        "extraction_loads, lineage_links, match_reviews, review_decisions",
+    )
     runner = ETLOrchestrator(max_records_per_batch=500, settings=settings)
     for cut in cuts:
         extraction_id = None

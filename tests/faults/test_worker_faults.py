@@ -30,6 +30,28 @@ def orchestrator(scenario: Scenario):  # type: ignore[no-untyped-def]
     return ETLOrchestrator(max_records_per_batch=10, timeout_seconds=120, settings=scenario.settings)
 
 
+def run_fixtures(scenario: Scenario, capsys, fault: str, what: str, error: bool = False):  # type: ignore[no-untyped-def]
+    """Run the staged fixtures through the armed scenario; prints ``[fault] what: status in N s`` (and
+    the error summary) for the note. Returns the execution."""
+    started = time.monotonic()
+    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
+    with capsys.disabled():
+        said = f"\n[{fault}] {what}: {execution.overall_status} in {time.monotonic() - started:.1f} s"
+        print(said + (f": {execution.error_summary}" if error else ""))
+    return execution
+
+
+def wait_after(runner, execution_id: str, capsys, fault: str, what: str, since: float, event: str):  # type: ignore[no-untyped-def]
+    """Wait for the run's end; prints ``[fault] what: status, finished N s after event`` (``since``: when
+    the event happened, by time.monotonic()). Returns the execution."""
+    execution = runner.wait(execution_id)
+    with capsys.disabled():
+        print(
+            f"\n[{fault}] {what}: {execution.overall_status}, finished {time.monotonic() - since:.1f} s after {event}"
+        )
+    return execution
+
+
 def assert_invariants(scenario: Scenario, execution, baseline, loaded: bool = True) -> None:  # type: ignore[no-untyped-def]
     x = execution.extraction_id
     ledger = scenario.scalar("SELECT count(*) FROM extraction_loads WHERE extraction_id = :x", x=x)
@@ -57,25 +79,16 @@ def test_a_pool_child_killed_mid_transform_is_redelivered_and_loses_nothing(scen
     pid = int(wait_for(lambda: victim.exists() and victim.read_text(), 30, "a transform batch to hang"))
     killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)
-    execution = runner.wait(execution_id)
-    recovery = time.monotonic() - killed
-    with capsys.disabled():
-        print(
-            f"\n[fault 1] pool child SIGKILLed mid-transform: {execution.overall_status}, recovered in {recovery:.1f} s"
-        )
+    execution = wait_after(
+        runner, execution_id, capsys, "fault 1", "pool child SIGKILLed mid-transform", killed, "the kill"
+    )
     assert execution.overall_status == "success"
     assert_invariants(scenario, execution, baseline)
 
 
 def test_a_crash_after_the_load_commit_is_a_no_op_when_redelivered(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     scenario.arm("load_exit_after_commit")
-    started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
-    with capsys.disabled():
-        print(
-            f"\n[fault 5] crash after load COMMIT, before ack: {execution.overall_status} "
-            f"in {time.monotonic() - started:.1f} s"
-        )
+    execution = run_fixtures(scenario, capsys, "fault 5", "crash after load COMMIT, before ack")
     assert execution.overall_status == "success"
     load = next(p for p in execution.phases if p.phase == "load")
     assert load.details["note"] == "already committed by this execution"
@@ -161,13 +174,8 @@ def test_postgres_connections_terminated_mid_transform_and_mid_load_are_retried(
         pid = int(wait_for(lambda f=pid_file: f.exists() and f.read_text(), 60, f"{hold} to be reached"))
         assert scenario.scalar("SELECT pg_terminate_backend(:pid)", pid=pid) is True
         (scenario.faults / f"{hold}.go").write_text("")
-    started = time.monotonic()
-    execution = runner.wait(execution_id)
-    with capsys.disabled():
-        print(
-            f"\n[fault 11] backends terminated mid-transform and mid-load: {execution.overall_status}, "
-            f"finished {time.monotonic() - started:.1f} s after the second termination"
-        )
+    what = "backends terminated mid-transform and mid-load"
+    execution = wait_after(runner, execution_id, capsys, "fault 11", what, time.monotonic(), "the second termination")
     assert execution.overall_status == "success"
     logs = scenario.procs.log("w1") + scenario.procs.log("w2")
     assert logs.count("Retry in 2s") >= 2  # both the transform batch and the load were retried
@@ -216,13 +224,8 @@ def _kill_a_worker_in(scenario: Scenario, start, phase: str) -> tuple[str, str, 
 def test_a_whole_worker_killed_mid_transform_is_replaced_by_the_other_after_redelivery(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     runner = orchestrator(scenario)
     execution_id, dead, killed = _kill_a_worker_in(scenario, runner.start_extraction, "transform")
-    execution = runner.wait(execution_id)
-    recovery = time.monotonic() - killed
-    with capsys.disabled():
-        print(
-            f"\n[fault 2] worker {dead} SIGKILLed mid-transform: {execution.overall_status}, "
-            f"recovered in {recovery:.1f} s (visibility timeout 10 s)"
-        )
+    what = f"worker {dead} SIGKILLed mid-transform (visibility timeout 10 s)"
+    execution = wait_after(runner, execution_id, capsys, "fault 2", what, killed, "the kill")
     assert execution.overall_status == "success"
     assert_invariants(scenario, execution, baseline)
 
@@ -236,12 +239,9 @@ def test_redis_paused_mid_run_delays_but_does_not_break_the_run(scenario, baseli
     wait_for(lambda: (scenario.faults / "victim.pid").exists(), 30, "the transform phase")
     redis_client(scenario.settings.broker_url).execute_command("CLIENT", "PAUSE", "3000")
     paused = time.monotonic()
-    execution = runner.wait(execution_id)
-    with capsys.disabled():
-        print(
-            f"\n[fault 9] Redis paused 3 s mid-run: {execution.overall_status}, "
-            f"finished {time.monotonic() - paused:.1f} s after the pause began"
-        )
+    execution = wait_after(
+        runner, execution_id, capsys, "fault 9", "Redis paused 3 s mid-run", paused, "the pause began"
+    )
     assert execution.overall_status == "success"
     assert_invariants(scenario, execution, baseline)
 
@@ -266,16 +266,12 @@ def test_redis_data_lost_mid_run_the_run_is_resumed_from_postgresql(scenario, ba
     lost = time.monotonic()
     if phase == "load":
         (scenario.faults / "pg_hold_load.go").write_text("")
-    execution = runner.wait(execution_id)
-    recovery = time.monotonic() - lost
+    execution = wait_after(runner, execution_id, capsys, "fault 10", f"Redis data lost mid-{phase}", lost, "the loss")
     with capsys.disabled():
-        print(
-            f"\n[fault 10] Redis data lost mid-{phase}: {execution.overall_status} {recovery:.1f} s later, "
-            f"resumed at {execution.resumed_from} ({execution.resumes}x)"
-        )
+        print(f"resumed at {execution.resumed_from} ({execution.resumes}x)")
     assert execution.overall_status == "success", execution.error_summary
     assert execution.resumes == (1 if phase == "transform" else 0)
-    assert recovery < 45
+    assert time.monotonic() - lost < 45
     assert_invariants(scenario, execution, baseline)
 
 
@@ -352,11 +348,8 @@ def test_a_batch_delivered_twice_while_running_is_harmless(scenario, baseline, c
     """What Redis does to a task that outlives the visibility timeout (the configuration refuses a
     timeout shorter than a task's time limit, so here the second copy is published by the task itself)."""
     scenario.arm("transform_duplicate")
-    started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
+    execution = run_fixtures(scenario, capsys, "fault 3", "a batch delivered twice")
     duplicated = (scenario.faults / "duplicated").read_text()
-    with capsys.disabled():
-        print(f"\n[fault 3] a batch delivered twice: {execution.overall_status} in {time.monotonic() - started:.1f} s")
     assert execution.overall_status == "success"
     assert scenario.scalar("SELECT deliveries FROM task_deliveries WHERE task_id = :t", t=duplicated) == 2
     assert_invariants(scenario, execution, baseline)
@@ -505,13 +498,7 @@ def test_redis_restarted_mid_run_workers_reconnect_and_the_run_completes(templat
 
 def test_two_copies_of_one_load_at_the_same_time_write_once_without_deadlock(scenario, baseline, capsys):  # type: ignore[no-untyped-def]
     scenario.arm("load_duplicate")
-    started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
-    with capsys.disabled():
-        print(
-            f"\n[fault 6] two copies of the load at once: {execution.overall_status} "
-            f"in {time.monotonic() - started:.1f} s"
-        )
+    execution = run_fixtures(scenario, capsys, "fault 6", "two copies of the load at once")
     assert execution.overall_status == "success"
     load_task = next(p.task_id for p in execution.phases if p.phase == "load")
     assert scenario.scalar("SELECT deliveries FROM task_deliveries WHERE task_id = :t", t=load_task) == 2
@@ -521,13 +508,7 @@ def test_two_copies_of_one_load_at_the_same_time_write_once_without_deadlock(sce
 @pytest.mark.worker_env({"ETL_MAX_RETRIES": "2"})
 def test_a_transformer_failing_on_every_try_gives_partial_success_and_leaves_canonical_alone(scenario, capsys):  # type: ignore[no-untyped-def]
     scenario.arm("transform_retriable_error", "pff")
-    started = time.monotonic()
-    execution = orchestrator(scenario).execute_extraction_sync(stage_fixtures(scenario.settings))
-    with capsys.disabled():
-        print(
-            f"\n[fault 7] pff failing on every try: {execution.overall_status} in {time.monotonic() - started:.1f} s: "
-            f"{execution.error_summary}"
-        )
+    execution = run_fixtures(scenario, capsys, "fault 7", "pff failing on every try", error=True)
     assert execution.overall_status == "partial_success"
     pff = [t for t in execution.transformers if t.transformer_type == "pff"]
     assert pff and all(t.status == "failed" and "gave up" in (t.error_message or "") for t in pff)
@@ -541,14 +522,11 @@ def test_a_whole_worker_killed_is_found_lost_in_seconds_with_default_settings(sc
     listener's reaper finds the worker silent for ETL_WORKER_LOST_SECONDS and hands its task on."""
     runner = orchestrator(scenario)
     execution_id, dead, killed = _kill_a_worker_in(scenario, runner.start_extraction, phase)
-    execution = runner.wait(execution_id)
-    recovery = time.monotonic() - killed
-    with capsys.disabled():
-        print(
-            f"\n[worker lost] {dead} SIGKILLed mid-{phase}: {execution.overall_status} {recovery:.1f} s after the kill"
-        )
+    execution = wait_after(
+        runner, execution_id, capsys, "worker lost", f"{dead} SIGKILLed mid-{phase}", killed, "the kill"
+    )
     assert execution.overall_status == "success"
-    assert recovery < 60
+    assert time.monotonic() - killed < 60
     assert_invariants(scenario, execution, baseline)
     lost = scenario.scalar(
         "SELECT string_agg(DISTINCT lost_worker, ',') FROM task_deliveries WHERE execution_id = :e AND handovers > 0",
@@ -629,12 +607,7 @@ def test_postgres_restarted_mid_run_is_retried_and_the_run_completes(redis_url, 
         server.cleanup()  # stops the cluster: every connection of every process is cut
         stopped = time.monotonic()
         server = pgserver.get_server(data, cleanup_mode="stop")
-        execution = runner.wait(execution_id)
-        with capsys.disabled():
-            print(
-                f"\n[postgres restarted] mid-transform: {execution.overall_status}, "
-                f"finished {time.monotonic() - stopped:.1f} s after the stop"
-            )
+        execution = wait_after(runner, execution_id, capsys, "postgres restarted", "mid-transform", stopped, "the stop")
         assert execution.overall_status == "success"
         assert_invariants(Scenario(settings, procs, faults), execution, baseline)
     finally:

@@ -31,50 +31,37 @@ def compose() -> list[str]:
     return found
 
 
-def test_compose_file_is_valid(compose):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"}
-    result = subprocess.run(
-        [*compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+def _config(compose, *args, files=("docker-compose.yml",), env=None):  # type: ignore[no-untyped-def]
+    """``docker-compose config ARGS`` of ``files`` (under the project), with the secrets compose requires."""
+    secrets = {"ETL_FLOWER_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"}
+    named = [arg for f in files for arg in ("-f", str(ROOT / f))]
+    return subprocess.run(
+        [*compose, *named, "config", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env={**(os.environ if env is None else env), **secrets},
         timeout=60,
     )
+
+
+def test_compose_file_is_valid(compose):  # type: ignore[no-untyped-def]
+    result = _config(compose, "-q")
     assert result.returncode == 0, result.stderr
-    services = subprocess.run(
-        [*compose, "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    ).stdout.split()
+    services = _config(compose, "--services").stdout.split()
     assert {"postgres", "redis", "migrate", "worker", "listener", "flower", "beat", "watch"} <= set(services)
     assert {"prometheus", "grafana"} <= set(services)
 
 
 def test_compose_publishes_flower_prometheus_and_grafana_on_loopback_only(compose):  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if k != "FLOWER_BIND"}
-    config = subprocess.run(
-        [*compose, "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        env={**env, "ETL_FLOWER_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"},
-        timeout=60,
-    ).stdout
+    config = _config(compose, env=env).stdout
     for port in ("5555", "9090", "3000"):  # Flower, Prometheus, Grafana
         published = [line.strip() for line in config.splitlines() if f":{port}:{port}" in line]
         assert published and all("127.0.0.1:" in line for line in published), (port, published)
 
 
 def test_the_rabbitmq_override_makes_rabbitmq_the_broker_of_every_etl_service(compose):  # type: ignore[no-untyped-def]
-    files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "deploy" / "rabbitmq.compose.yml")]
-    config = subprocess.run(
-        [*compose, *files, "config"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ETL_FLOWER_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"},
-        timeout=60,
-    )
+    config = _config(compose, files=("docker-compose.yml", "deploy/rabbitmq.compose.yml"))
     assert config.returncode == 0, config.stderr
     sections = re.split(r"\n  (?=\S)", config.stdout)  # one per service (and per top-level key)
     by_name = {section.split(":", 1)[0]: section for section in sections if section[:1].isalpha()}

@@ -62,15 +62,20 @@ def test_success_writes_the_records_the_task_returned(monkeypatch):
     assert fake.phases[0]["started_at"].year == 2026
 
 
+def _failure(name: str, task_id: str, exc_type: str, message: str) -> dict:
+    """The backend's meta of a task of the run that raised ``exc_type(message)``."""
+    return {
+        "status": "FAILURE",
+        "name": name,
+        "task_id": task_id,
+        "kwargs": {"ctx": CTX},
+        "result": {"exc_type": exc_type, "exc_message": [message]},
+    }
+
+
 def test_a_crashed_phase_fails_the_execution(monkeypatch):
     fake = _patch(monkeypatch)
-    meta = {
-        "status": "FAILURE",
-        "name": "etl.load",
-        "task_id": "l",
-        "kwargs": {"ctx": CTX},
-        "result": {"exc_type": "TimeLimitExceeded", "exc_message": ["900"]},
-    }
+    meta = _failure("etl.load", "l", "TimeLimitExceeded", "900")
     records.record_meta(None, meta)
     assert fake.phases[0]["status"] == "failed"
     assert fake.finished[0][1] == "failed" and "load crashed" in fake.finished[0][2]["error_summary"]
@@ -79,26 +84,14 @@ def test_a_crashed_phase_fails_the_execution(monkeypatch):
 def test_a_task_stopped_after_its_run_ended_changes_nothing(monkeypatch):
     fake = _patch(monkeypatch)
     fake.status = "failed"  # cancelled: every phase is recorded already
-    meta = {
-        "status": "FAILURE",
-        "name": "etl.validate",
-        "task_id": "v",
-        "kwargs": {"ctx": CTX},
-        "result": {"exc_type": "ChordError", "exc_message": ["Dependency 1 raised TaskRevokedError('revoked')"]},
-    }
+    meta = _failure("etl.validate", "v", "ChordError", "Dependency 1 raised TaskRevokedError('revoked')")
     assert records.record_meta(None, meta) == 0
     assert not fake.phases and not fake.finished
 
 
 def test_celery_names_are_translated_while_the_run_is_active(monkeypatch):
     fake = _patch(monkeypatch)
-    meta = {
-        "status": "FAILURE",
-        "name": "etl.validate",
-        "task_id": "v",
-        "kwargs": {"ctx": CTX},
-        "result": {"exc_type": "ChordError", "exc_message": ["Dependency 1 raised WorkerLostError()"]},
-    }
+    meta = _failure("etl.validate", "v", "ChordError", "Dependency 1 raised WorkerLostError()")
     records.record_meta(None, meta)
     assert fake.phases[0]["error_message"] == "not run: a task of the step before it was revoked or crashed"
 
