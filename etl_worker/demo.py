@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from etl_worker import embedded, terminal
-from etl_worker.console.server import Console as WebConsole
+from etl_worker.console.server import ConsoleServer
 from etl_worker.db import canonical, quality
 from etl_worker.db.engine import transaction
 from etl_worker.display import cell
@@ -42,7 +42,7 @@ def run_demo(console: Console, keep: bool = False) -> str:
     """Run the demo; returns the execution's overall status. ``keep``: leave everything up until Ctrl-C."""
     servers = embedded.EmbeddedServers() if embedded.wanted() else None
     procs: ProcessGroup | None = None
-    web: WebConsole | None = None
+    web: ConsoleServer | None = None
     umask = os.umask(0o077)  # logs, reports and what the workers write: private to this user
     try:
         if servers is not None:
@@ -85,15 +85,15 @@ def run_demo(console: Console, keep: bool = False) -> str:
         os.umask(umask)
 
 
-def _web_console(settings: Settings, console: Console) -> WebConsole:
+def _web_console(settings: Settings, console: Console) -> ConsoleServer:
     """The console on 127.0.0.1:8080 (any free port if that one is taken), its address printed."""
     made = settings.ui_basic_auth is None
     credentials = settings.ui_basic_auth or f"demo:{secrets.token_urlsafe(12)}"
     settings = dataclasses.replace(settings, ui_basic_auth=credentials)
     try:
-        web = WebConsole(settings, "127.0.0.1", 8080)
+        web = ConsoleServer(settings, "127.0.0.1", 8080)
     except ConfigurationError:
-        web = WebConsole(settings, "127.0.0.1", 0)
+        web = ConsoleServer(settings, "127.0.0.1", 0)
     web.start()
     user, password = credentials.split(":", 1)
     login = f"user {user}, password {password} (made for this demo)" if made else "sign in with ETL_UI_BASIC_AUTH"

@@ -73,8 +73,17 @@ def formatter(log_format: str) -> logging.Formatter:
     )
 
 
+_format = {"chosen": "text"}  # what install() set up in this process
+
+
+def json_logs() -> bool:
+    """Whether this process logs JSON (what its services say goes to the log then, not to the terminal)."""
+    return _format["chosen"] == "json"
+
+
 def install(logger: logging.Logger, log_format: str) -> None:
     """Format ``logger``'s handlers as ``log_format`` and give their records the task's fields."""
+    _format["chosen"] = log_format
     chosen = formatter(log_format)
     if log_format == "json":
         logging.captureWarnings(True)  # a warning is a log line too, not free text on stderr

@@ -28,7 +28,6 @@ console = Console()
 err_console = Console(stderr=True)
 _service_log = logging.getLogger("etl_worker.service")
 _service_log.setLevel(logging.INFO)  # what a service says of itself shows whatever the root level
-_log_format = {"value": "text"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -106,13 +105,12 @@ def main(verbose: bool) -> None:
     except ETLError:
         log_format = "text"  # the command reports the setting that is wrong, in one line
     observe.install(logging.getLogger(), log_format)
-    _log_format["value"] = log_format
 
 
 def say(message: str, to_stderr: bool = True, **fields: object) -> None:
     """What a long-running service (listener, beat, watcher, console) says: a plain line, or with
     ETL_LOG_FORMAT=json a log record like every other, with ``fields`` as its own keys."""
-    if _log_format["value"] == "json":
+    if observe.json_logs():
         _service_log.info(message, extra={k: v for k, v in fields.items() if v is not None})
     else:
         (err_console if to_stderr else console).print(cell(message), highlight=False, soft_wrap=True)

@@ -27,7 +27,7 @@ def _bound(address: str, port: int) -> socket.socket:
     return sock
 
 
-class Console:
+class ConsoleServer:
     """A running console: its address, and a way to stop it."""
 
     def __init__(self, settings: Settings, address: str = "127.0.0.1", port: int = 8080) -> None:
@@ -52,6 +52,6 @@ class Console:
 
 
 def serve(settings: Settings, address: str, port: int, on_ready: Callable[[str], None]) -> None:
-    console = Console(settings, address, port)
-    on_ready(console.url)
-    console.run()
+    server = ConsoleServer(settings, address, port)
+    on_ready(server.url)
+    server.run()

@@ -54,9 +54,9 @@ def _stage_real(settings, tmp: Path) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def console(settings) -> Iterator[tuple[str, object]]:  # type: ignore[no-untyped-def]
-    from etl_worker.console.server import Console
+    from etl_worker.console.server import ConsoleServer
 
-    served = Console(dataclasses.replace(settings, ui_basic_auth=":".join(AUTH)), "127.0.0.1", 0)
+    served = ConsoleServer(dataclasses.replace(settings, ui_basic_auth=":".join(AUTH)), "127.0.0.1", 0)
     thread = served.start()
     yield served.url, settings
     served.stop()

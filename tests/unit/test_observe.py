@@ -53,5 +53,7 @@ def test_a_json_line_carries_the_bound_fields_and_text_is_unchanged(capsys) -> N
         )
         assert "execution_id" not in json.loads(second)
     finally:
+        observe.install(logger, "text")  # this process's choice back as it was
         logger.removeHandler(handler)
         logging.captureWarnings(False)
+    assert not observe.json_logs()
