@@ -28,6 +28,8 @@ def stack(settings, worker_path: list[str], tmp_path_factory: pytest.TempPathFac
         "ETL_BROKER_URL": settings.broker_url,
         "ETL_RESULT_BACKEND": settings.result_backend,
         "PYTHONPATH": os.pathsep.join(worker_path),
+        # Where the workers of tests.e2e.seed_plugins:RendezvousPffSource meet.
+        "ETL_TEST_RENDEZVOUS": str(tmp_path_factory.mktemp("rendezvous")),
     }
     procs = ProcessGroup(env, tmp_path_factory.mktemp("stack"))
     procs.start_worker("w1")

@@ -55,10 +55,14 @@ def test_clean_run_is_success_with_rows_in_every_canonical_table(settings, orche
 def test_work_is_spread_over_both_workers(settings, stack):  # type: ignore[no-untyped-def]
     from etl_worker.orchestrator import ETLOrchestrator
 
-    # Batches of two rows: 39 transform tasks, so that a worker slowed by a loaded machine still gets some.
-    runner = ETLOrchestrator(max_records_per_batch=2, settings=settings)
+    # Five PFF batches, read by an adapter whose first record on a worker waits until the other worker
+    # reads PFF too: the run shows its batches shared whatever the machine's load, and a worker that never
+    # takes a batch fails the run.
+    adapter = "tests.e2e.seed_plugins:RendezvousPffSource"
+    runner = ETLOrchestrator(max_records_per_batch=2, transformers={"pff": adapter}, settings=settings)
     execution = runner.execute_extraction_sync(stage_fixtures(settings))
-    hosts = {t.hostname for t in execution.transformers}
+    assert execution.overall_status == "success", execution.error_summary
+    hosts = {t.hostname for t in execution.transformers if t.transformer_type == "pff"}
     assert hosts == {f"w1@{HOST}", f"w2@{HOST}"}, hosts
 
 
