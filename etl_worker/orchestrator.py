@@ -21,9 +21,10 @@ from etl_worker.models import TERMINAL_STATUSES, ETLExecution, ETLStatus, Transf
 from etl_worker.ops import review
 from etl_worker.ops.deadlines import expire_overdue
 from etl_worker.phases import replay
-from etl_worker.pipeline import alert_signature, batch_tasks, execution_task_ids
+from etl_worker.pipeline import alert_signature, enqueue_deadline_alerts
 from etl_worker.rules import DataQualityValidator
 from etl_worker.settings import Settings
+from etl_worker.taskids import batch_tasks, execution_task_ids
 from etl_worker.tasks import run_extraction
 from etl_worker.tracking import history
 from etl_worker.tracking.listener import Listener
@@ -174,7 +175,7 @@ class ETLOrchestrator:
 
     def ended(self, execution_id: str) -> bool:
         """Whether the execution has an outcome; one past its deadline is failed first (by whoever looks)."""
-        expire_overdue(self.settings.database_url)
+        expire_overdue(self.settings.database_url, enqueue_deadline_alerts)
         with transaction(self.settings.database_url) as conn:
             status = tracking.execution_status(conn, execution_id)
         if status is None:

@@ -3,15 +3,12 @@
     extract -> chord([transform(source, batch) ...], validate) -> chord([merge_part(i) ...], merge)
             -> load -> chord([refresh_view(view) ...], publish) -> alert
 
-The number of merge parts is planned with the batches (``ctx["merge_parts"]``).
-
-Every task id is derived from the execution id, so enqueuing the same execution twice gives the same
-task ids: tracking records and the batch ledger then see one task, not two.
+The number of merge parts is planned with the batches (``ctx["merge_parts"]``); every task id is
+derived from the execution id (etl_worker.taskids).
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from celery import chain, chord
@@ -21,30 +18,7 @@ from etl_worker.celery_app import app
 from etl_worker.db.canonical import VIEWS
 from etl_worker.models import PHASES
 from etl_worker.phases.results import Batch, merge_parts, new_run
-
-_NAMESPACE = uuid.UUID("8f7c1f38-9d1e-4a57-9f5e-2c0f5b0e1d11")
-
-
-def task_id(execution_id: str, *parts: object) -> str:
-    """The stable task id of one step of an execution."""
-    return str(uuid.uuid5(_NAMESPACE, ":".join([execution_id, *map(str, parts)])))
-
-
-def execution_task_ids(execution_id: str, pipeline: dict[str, Any]) -> list[str]:
-    """The task ids of an execution's steps, given the canvas it was started with (its context and batch
-    plan, as ``tracking.pipeline`` keeps it; {} for one that never started)."""
-    phases = [task_id(execution_id, p) for p in ("extract", "validate", "merge", "load", "publish", "alert")]
-    phases += [task_id(execution_id, "publish", view) for view in VIEWS]
-    if not pipeline:
-        return phases
-    parts = [task_id(execution_id, "merge", part) for part in range(merge_parts(pipeline["ctx"]))]
-    batches = [task_id(execution_id, "transform", b["source"], b["batch_no"]) for b in pipeline["plan"]]
-    return phases + parts + batches
-
-
-def batch_tasks(execution_id: str, plan: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The planned batches (as dicts) by the task id of their transform."""
-    return {task_id(execution_id, "transform", b["source"], b["batch_no"]): b for b in plan}
+from etl_worker.taskids import task_id
 
 
 def _step(name: str, task_id: str, immutable: bool = False, **kwargs: Any) -> Signature:
@@ -100,6 +74,11 @@ def build_pipeline(
 def alert_signature(execution_id: str, reason: str) -> Signature:
     """Evaluate the alerts of an execution that ended outside its chain (cancelled, past its deadline)."""
     return _step("alert", task_id(execution_id, "alert", reason), execution_id=execution_id)
+
+
+def enqueue_deadline_alerts(execution_id: str) -> None:
+    """Have a worker raise the alerts of an execution failed for passing its deadline."""
+    alert_signature(execution_id, "deadline").apply_async()
 
 
 def run_signature(extraction_id: str, execution_id: str, transformer_types: list[str] | None = None) -> Signature:

@@ -49,6 +49,7 @@ def listener() -> None:
     from etl_worker.celery_app import app
     from etl_worker.db.migrate import check_current
     from etl_worker.ops.metrics import serve
+    from etl_worker.pipeline import enqueue_deadline_alerts
     from etl_worker.tracking.listener import Listener
     from etl_worker.tracking.reaper import Reaper
 
@@ -57,7 +58,7 @@ def listener() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    follower = Listener(settings)
+    follower = Listener(settings, deadline_alerts=enqueue_deadline_alerts)
     reaper = Reaper(settings, app)
     reaping = threading.Thread(target=reaper.run, args=(stop,), name="reaper", daemon=True)
     reaping.start()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from etl_worker.db import tracking
 from etl_worker.db.engine import transaction
-from etl_worker.pipeline import alert_signature, batch_tasks
+from etl_worker.taskids import batch_tasks
 
 log = logging.getLogger(__name__)
 
 
-def expire_overdue(database_url: str) -> list[str]:
-    """Fail every active execution past its deadline; returns their ids."""
+def expire_overdue(database_url: str, raise_alerts: Callable[[str], object]) -> list[str]:
+    """Fail every active execution past its deadline and hand each to ``raise_alerts`` (the caller says
+    how: etl_worker.pipeline.enqueue_alerts on a Celery app); returns their ids."""
     with transaction(database_url) as conn:
         expired = tracking.fail_overdue(conn)
         for execution_id in expired:
@@ -20,5 +22,5 @@ def expire_overdue(database_url: str) -> list[str]:
             tracking.record_end(conn, execution_id, "deadline exceeded", plan)
     for execution_id in expired:
         log.warning("execution passed its deadline", extra={"execution_id": execution_id})
-        alert_signature(execution_id, "deadline").apply_async()
+        raise_alerts(execution_id)
     return expired

@@ -24,8 +24,9 @@ from etl_worker.errors import NotFoundError
 from etl_worker.models import PHASES, ETLExecution, ETLPhase, PhaseStatus, TransformerStatus
 from etl_worker.phases import replay
 from etl_worker.phases.results import Batch, halt
-from etl_worker.pipeline import build_pipeline, execution_task_ids
+from etl_worker.pipeline import build_pipeline
 from etl_worker.settings import Settings
+from etl_worker.taskids import execution_task_ids
 from etl_worker.tracking import history
 
 log = logging.getLogger(__name__)

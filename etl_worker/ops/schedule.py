@@ -6,8 +6,9 @@ import logging
 
 from etl_worker.db import staging
 from etl_worker.db.engine import transaction
-from etl_worker.pipeline import run_signature, task_id
+from etl_worker.pipeline import run_signature
 from etl_worker.settings import Settings
+from etl_worker.taskids import task_id
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 It subscribes to every ``celery-task-meta-*`` channel, then reconciles from the entries still stored
 under those keys, so nothing written while it was down is lost; writes are idempotent upserts. It also
-fails executions that outlived their deadline.
+fails executions that outlived their deadline, when it is told how to raise their alerts.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -30,9 +31,17 @@ PATTERN = "celery-task-meta-*"
 class Listener:
     """Writes history for every pipeline task entry the result backend holds or publishes."""
 
-    def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: redis.Redis | None = None,
+        deadline_alerts: Callable[[str], object] | None = None,
+    ) -> None:
+        """``deadline_alerts``: how to raise the alerts of a run failed for passing its deadline; without
+        it the listener leaves deadlines to others."""
         self.settings = settings
         self.client = client or redis_client(settings.result_backend)
+        self.deadline_alerts = deadline_alerts
         self.recorded = 0
 
     def handle(self, raw: bytes | str, live: bool = False) -> None:
@@ -76,9 +85,6 @@ class Listener:
                 self.handle(value)
         return len(values)
 
-    def expire_overdue(self) -> list[str]:
-        return expire_overdue(self.settings.database_url)
-
     def run(self, stop: threading.Event, on_ready: Any = None) -> None:
         """Follow the backend until ``stop`` is set, reconnecting (and reconciling again) after faults."""
         delay = 0.5
@@ -103,8 +109,8 @@ class Listener:
                 message = pubsub.get_message(timeout=1.0)
                 if message and message.get("type") == "pmessage":
                     self.handle(message["data"], live=True)
-                if time.monotonic() >= next_sweep:
-                    self.expire_overdue()
+                if self.deadline_alerts is not None and time.monotonic() >= next_sweep:
+                    expire_overdue(self.settings.database_url, self.deadline_alerts)
                     next_sweep = time.monotonic() + 5
         finally:
             pubsub.close()

@@ -180,7 +180,7 @@ def test_replay_after_a_partial_success_reruns_only_the_failed_source(scenario, 
     {"ETL_SCHEDULE_STAGED_SECONDS": "1", "ETL_SCHEDULE_SETTLE_SECONDS": "1", "ETL_SCHEDULE_PRUNE_SECONDS": "1"}
 )
 def test_beat_runs_a_staged_extraction_once_and_prunes_old_history_into_rollups(scenario, tmp_path, capsys):  # type: ignore[no-untyped-def]
-    from etl_worker.pipeline import task_id
+    from etl_worker.taskids import task_id
     from etl_worker.tracking.history import get_execution, get_summary
 
     runner = orchestrator(scenario)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import sqlalchemy as sa
 
 from etl_worker.db import tracking
 from etl_worker.db.engine import transaction
-from tests.helpers import stage_fixtures
+from etl_worker.tracking.listener import Listener
+from tests.helpers import stage_fixtures, wait_for
 
 
-def test_a_stuck_run_is_failed_at_its_deadline(settings):
-    from etl_worker.orchestrator import ETLOrchestrator
-
+def _stuck_run(settings) -> str:  # type: ignore[no-untyped-def]
+    """A running execution past its deadline, as if its chord never fired."""
     extraction_id = stage_fixtures(settings, ("yahoo",))
     execution_id = str(uuid.uuid4())
     with transaction(settings.database_url) as conn:
@@ -24,6 +25,13 @@ def test_a_stuck_run_is_failed_at_its_deadline(settings):
             sa.text("UPDATE etl_executions SET deadline_at = now() - interval '1 second' WHERE execution_id = :e"),
             {"e": execution_id},
         )
+    return execution_id
+
+
+def test_a_stuck_run_is_failed_at_its_deadline(settings):
+    from etl_worker.orchestrator import ETLOrchestrator
+
+    execution_id = _stuck_run(settings)
     execution = ETLOrchestrator(settings=settings).wait(execution_id)
     assert execution.overall_status == "failed"
     assert "deadline exceeded" in (execution.error_summary or "")
@@ -33,6 +41,21 @@ def test_a_stuck_run_is_failed_at_its_deadline(settings):
         *[(phase, "skipped") for phase in ("transform", "validate", "merge", "load", "publish")],
     ]
     assert execution.phases[0].error_message == "deadline exceeded"
+
+
+def test_the_listener_fails_a_run_past_its_deadline_and_hands_it_to_the_alerts(settings):
+    execution_id = _stuck_run(settings)
+    alerted: list[str] = []
+    stop = threading.Event()
+    listener = threading.Thread(target=Listener(settings, deadline_alerts=alerted.append).run, args=(stop,))
+    listener.start()
+    try:
+        wait_for(lambda: alerted == [execution_id], 30, "the listener to fail the run and raise its alerts")
+    finally:
+        stop.set()
+        listener.join(10)
+    with transaction(settings.database_url) as conn:
+        assert tracking.execution_status(conn, execution_id) == "failed"
 
 
 def test_a_second_run_of_an_active_extraction_joins_the_first(settings):

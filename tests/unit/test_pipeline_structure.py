@@ -6,7 +6,8 @@ from celery.canvas import _chain, chord
 
 from etl_worker.db.canonical import VIEWS
 from etl_worker.phases.results import MAX_MERGE_PARTS, Batch, overall_status, plan_batches, plan_merge_parts
-from etl_worker.pipeline import build_pipeline, execution_task_ids, task_id
+from etl_worker.pipeline import build_pipeline
+from etl_worker.taskids import execution_task_ids, task_id
 
 CTX = {
     "execution_id": "e-1",
