@@ -9,7 +9,8 @@ from typing import Any
 
 
 class TransformerType(StrEnum):
-    """A data source with a transformer."""
+    """The built-in sources, by the seed's names (etl_worker.sources is where a source is defined; a
+    plug-in source is named by its string; a unit test keeps the two lists equal)."""
 
     PFF = "pff"
     CFR = "cfr"

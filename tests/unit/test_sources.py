@@ -129,3 +129,12 @@ def test_a_record_with_a_name_only_or_no_class_is_quarantined():
     with pytest.raises(RecordError) as repeated:
         get_source("yahoo").parse(header)
     assert repeated.value.rule == "repeated_header"
+
+
+def test_the_seeds_transformer_types_name_exactly_the_built_in_sources():
+    # TransformerType is the seed's public enum; the registry is where a source is defined. A built-in
+    # source added to one and not the other fails here (plug-in sources are named by string).
+    from etl_worker import sources
+    from etl_worker.models import TransformerType
+
+    assert {t.value for t in TransformerType} == {cls().name for cls in sources._BUILT_IN}
