@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def expire_overdue(database_url: str, raise_alerts: Callable[[str], object]) -> list[str]:
     """Fail every active execution past its deadline and hand each to ``raise_alerts`` (the caller says
-    how: etl_worker.pipeline.enqueue_alerts on a Celery app); returns their ids."""
+    how: etl_worker.pipeline.enqueue_deadline_alerts on a Celery app); returns their ids."""
     with transaction(database_url) as conn:
         expired = tracking.fail_overdue(conn)
         for execution_id in expired:
