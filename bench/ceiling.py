@@ -18,11 +18,11 @@ from etl_worker.db import work
 from etl_worker.db.canonical import VIEWS
 from etl_worker.db.engine import transaction
 from etl_worker.phases import extract, load, merge, publish, transform
-from etl_worker.phases.results import Batch, merge_parts, new_run
+from etl_worker.phases.results import Batch, Run, RunContext
 from etl_worker.settings import Settings
 
 
-def _transform(settings: Settings, ctx: dict[str, Any], batch: Batch) -> int:
+def _transform(settings: Settings, ctx: RunContext, batch: Batch) -> int:
     return int(transform.transform(settings, ctx, batch, "ceiling", None)["records_processed"])
 
 
@@ -53,20 +53,19 @@ def run_ceiling(settings: Settings, extraction_id: str, processes: int = 2) -> d
     mark = time.perf_counter()
     with transaction(settings.database_url) as conn:  # as validate does: the merge plans on fresh statistics
         work.analyze(conn, work.TRANSFORMED)
-    previous = {"run": new_run(), "records": []}
-    parts = _spread(merge.merge_part, [(settings, ctx, previous, i) for i in range(merge_parts(ctx))], processes)
+    parts = _spread(merge.merge_part, [(settings, ctx, Run(), i) for i in range(ctx.merge_parts)], processes)
     outcome = merge.merge(settings, ctx, parts, "ceiling", None)
     phases["merge"] = time.perf_counter() - mark
 
-    assert outcome["records"][0]["status"] == "success", outcome["records"][0].get("error_message")
+    assert outcome.records[0]["status"] == "success", outcome.records[0].get("error_message")
     mark = time.perf_counter()
-    outcome = load.load(settings, ctx, outcome, "ceiling", None)
+    outcome = load.load(settings, ctx, outcome.run, "ceiling", None)
     phases["load"] = time.perf_counter() - mark
-    assert outcome["records"][0]["status"] == "success", outcome["records"][0].get("error_message")
+    assert outcome.records[0]["status"] == "success", outcome.records[0].get("error_message")
     mark = time.perf_counter()
-    views = _spread(publish.refresh, [(settings, ctx, outcome, view) for view in VIEWS], processes)
+    views = _spread(publish.refresh, [(settings, ctx, outcome.run, view) for view in VIEWS], processes)
     outcome = publish.publish(settings, ctx, views, "ceiling", None)
     phases["publish"] = time.perf_counter() - mark
-    assert outcome["records"][0]["status"] == "success", outcome["records"][0].get("error_message")
+    assert outcome.records[0]["status"] == "success", outcome.records[0].get("error_message")
     seconds = time.perf_counter() - clock
     return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds, "phases": phases}

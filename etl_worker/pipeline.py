@@ -3,8 +3,9 @@
     extract -> chord([transform(source, batch) ...], validate) -> chord([merge_part(i) ...], merge)
             -> load -> chord([refresh_view(view) ...], publish) -> alert
 
-The number of merge parts is planned with the batches (``ctx["merge_parts"]``); every task id is
-derived from the execution id (etl_worker.taskids).
+The number of merge parts is planned with the batches (``RunContext.merge_parts``); every task id is
+derived from the execution id (etl_worker.taskids). The context, plan and carried run go into the
+signatures as dicts (Celery's JSON); the tasks turn them back into their types.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from celery.canvas import Signature
 from etl_worker.celery_app import app
 from etl_worker.db.canonical import VIEWS
 from etl_worker.models import PHASES
-from etl_worker.phases.results import Batch, merge_parts, new_run
+from etl_worker.phases.results import Batch, Outcome, Run, RunContext
 from etl_worker.taskids import task_id
 
 
@@ -26,22 +27,22 @@ def _step(name: str, task_id: str, immutable: bool = False, **kwargs: Any) -> Si
 
 
 def build_pipeline(
-    ctx: dict[str, Any],
+    run_ctx: RunContext,
     plan: list[Batch],
     start: str = "extract",
     rerun: list[Batch] | None = None,
-    carried: dict[str, Any] | None = None,
+    carried: Run | None = None,
 ) -> Signature:
     """The whole run as one Celery signature; ``plan`` holds every (source, batch) of the extraction.
 
     A replay starts at ``start``, transforms only ``rerun`` (default: every batch of ``plan``) and hands
     its first step ``carried``, what the reused phases handed on in the original execution.
     """
-    eid = ctx["execution_id"]
+    eid, ctx = run_ctx.execution_id, run_ctx.as_dict()
     plan_dicts = [b.as_dict() for b in plan]
     rerun = plan if rerun is None else rerun
     position = PHASES.index(start)
-    first: dict[str, Any] = {"previous": {"run": carried or new_run(), "records": []}}
+    first: dict[str, Any] = {"previous": Outcome(carried or Run()).as_dict()}
     steps: list[Signature] = []
     if start == "extract":
         steps.append(_step("extract", task_id(eid, "extract"), immutable=True, ctx=ctx, plan=plan_dicts))
@@ -59,7 +60,7 @@ def build_pipeline(
             steps.append(_step("validate", task_id(eid, "validate"), results=[], ctx=ctx, plan=plan_dicts))
     if position <= PHASES.index("merge"):
         parent = {} if steps else first
-        parts = range(merge_parts(ctx))
+        parts = range(run_ctx.merge_parts)
         header = [_step("merge_part", task_id(eid, "merge", i), ctx=ctx, part=i, **parent) for i in parts]
         steps.append(chord(header, _step("merge", task_id(eid, "merge"), ctx=ctx)))
     if position <= PHASES.index("load"):

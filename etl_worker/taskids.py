@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from etl_worker.db.canonical import VIEWS
-from etl_worker.phases.results import merge_parts
+from etl_worker.phases.results import RunContext
 
 _NAMESPACE = uuid.UUID("8f7c1f38-9d1e-4a57-9f5e-2c0f5b0e1d11")
 
@@ -28,7 +28,8 @@ def execution_task_ids(execution_id: str, pipeline: dict[str, Any]) -> list[str]
     phases += [task_id(execution_id, "publish", view) for view in VIEWS]
     if not pipeline:
         return phases
-    parts = [task_id(execution_id, "merge", part) for part in range(merge_parts(pipeline["ctx"]))]
+    planned = int(pipeline["ctx"].get("merge_parts", RunContext.merge_parts))
+    parts = [task_id(execution_id, "merge", part) for part in range(planned)]
     batches = [task_id(execution_id, "transform", b["source"], b["batch_no"]) for b in pipeline["plan"]]
     return phases + parts + batches
 

@@ -1,10 +1,11 @@
-"""The Celery tasks: thin wrappers that take ids and JSON-safe dicts, call a phase, return a dict."""
+"""The Celery tasks: thin wrappers that take ids and JSON-safe dicts, turn them into the phases' types
+(etl_worker.phases.results), call a phase and return its result as a dict."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import Task
 
@@ -13,30 +14,31 @@ from etl_worker.errors import BatchesPending, RetriableError
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.ops import alerts, retention, schedule
 from etl_worker.phases import extract, load, merge, publish, transform, validate
-from etl_worker.phases.results import Batch, Clock, carried, halt, new_run, phase_record, skipped
+from etl_worker.phases.results import Batch, Clock, Outcome, PartResult, Run, RunContext, phase_record, skipped
 from etl_worker.pipeline import build_pipeline
 from etl_worker.redact import redact_text
 from etl_worker.tracking import deliveries
 
 log = logging.getLogger(__name__)
 LIMITS = settings().task_limits
+T = TypeVar("T")
 
 
 def _backoff(retries: int) -> int:
     return min(2 ** (retries + 1), 30)
 
 
-def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple[dict | None, str | None]:
+def _attempt(task: Task, ctx: RunContext, call: Callable[[], T]) -> tuple[T | None, str | None]:
     """Run ``call`` for a task: ``(result, None)``, or ``(None, error)`` when it could not.
 
     Passing faults retry the task with backoff (validate waiting for batches, without limit); a task
     whose worker died on each of its last deliveries is not run again; anything else is the error.
     """
     request = task.request
-    outcome: tuple[dict | None, str | None]
+    outcome: tuple[T | None, str | None]
     try:
         refused = deliveries.refusal(
-            settings(), request.id, request.retries or 0, ctx["execution_id"], request.hostname, task.name
+            settings(), request.id, request.retries or 0, ctx.execution_id, request.hostname, task.name
         )
         outcome = (None, refused) if refused is not None else (call(), None)
     except BatchesPending as exc:
@@ -46,7 +48,7 @@ def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple
             raise task.retry(exc=exc, countdown=_backoff(request.retries)) from None
         outcome = None, redact_text(f"gave up after {request.retries} retries: {exc}")
     except Exception as exc:
-        log.exception("task failed", extra={"task": task.name, "execution_id": ctx["execution_id"]})
+        log.exception("task failed", extra={"task": task.name, "execution_id": ctx.execution_id})
         outcome = None, redact_text(f"{type(exc).__name__}: {exc}")
     try:  # the delivery is over, whatever its outcome (a retry is not: the task runs again)
         deliveries.finished(settings(), request.id, request.retries or 0)
@@ -55,30 +57,30 @@ def _attempt(task: Task, ctx: dict[str, Any], call: Callable[[], dict]) -> tuple
     return outcome
 
 
-def _guarded(task: Task, phase: str, ctx: dict[str, Any], run: dict[str, Any], call: Callable[[], dict]) -> dict:
+def _guarded(task: Task, phase: str, ctx: RunContext, run: Run, call: Callable[[], Outcome]) -> dict[str, Any]:
     """The task policy of a phase: after a halted run it is recorded skipped without running; a phase that
     could not run becomes a failed phase that halts the run. The last phase also ends the execution."""
     worker, task_id = task.request.hostname, task.request.id
-    if run["halted"]:
+    if run.halted:
         outcome = skipped(ctx, phase, run, worker, task_id)
     else:
         result, error = _attempt(task, ctx, call)
         if result is not None:
-            return result
+            return result.as_dict()
         record = phase_record(ctx, phase, PhaseStatus.FAILED, Clock(), worker, {}, error, task_id)
-        outcome = {"run": halt(run, f"{phase} failed: {error}"), "records": [record]}
+        outcome = Outcome(run.halt(f"{phase} failed: {error}"), [record])
     if phase == ETLPhase.PUBLISH:
         publish.finish(settings(), ctx, outcome)
-    return outcome
+    return outcome.as_dict()
 
 
-def _part(task: Task, ctx: dict[str, Any], run: dict[str, Any], key: dict[str, Any], call: Callable[[], dict]) -> dict:
+def _part(task: Task, ctx: RunContext, run: Run, part: int | str, call: Callable[[], PartResult]) -> dict[str, Any]:
     """The task policy of a part of a phase (a chord header task): it never raises into the chord; after
-    a halted run it does nothing, else it reports its result or its error (``key`` names the part)."""
-    if run["halted"]:
-        return {"run": run, **key}
+    a halted run it does nothing, else it reports its result or its error."""
+    if run.halted:
+        return PartResult(run, part).as_dict()
     result, error = _attempt(task, ctx, call)
-    return result if result is not None else {"run": run, **key, "error": error}
+    return (result or PartResult(run, part, error)).as_dict()
 
 
 @app.task(
@@ -122,7 +124,7 @@ def run_extraction(
     except RetriableError as exc:  # as every task: ETL_MAX_RETRIES times, with backoff
         retries = self.request.retries or 0
         raise self.retry(exc=exc, countdown=_backoff(retries), max_retries=settings().max_retries) from None
-    if started.ctx is not None:
+    if started.ctx is not None:  # the context and plan become dicts where the canvas is built
         build_pipeline(started.ctx, started.plan, started.start, started.rerun, started.carried).apply_async()
         extract.mark_started(settings(), started)
     return started.as_dict()
@@ -130,12 +132,13 @@ def run_extraction(
 
 @app.task(name="etl.extract", bind=True, time_limit=LIMITS.extract)
 def extract_task(self: Task, ctx: dict[str, Any], plan: list[dict[str, Any]]) -> dict[str, Any]:
+    run_ctx, batches = RunContext.from_dict(ctx), [Batch.from_dict(b) for b in plan]
     return _guarded(
         self,
         ETLPhase.EXTRACT,
-        ctx,
-        new_run(),
-        lambda: extract.extract(settings(), ctx, plan, self.request.hostname, self.request.id),
+        run_ctx,
+        Run(),
+        lambda: extract.extract(settings(), run_ctx, batches, self.request.hostname, self.request.id),
     )
 
 
@@ -146,69 +149,76 @@ TRANSFORM_SOFT_LIMIT = LIMITS.transform - max(1, min(30, LIMITS.transform // 10)
 @app.task(name="etl.transform", bind=True, time_limit=LIMITS.transform, soft_time_limit=TRANSFORM_SOFT_LIMIT)
 def transform_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
     """A chord header task: it never raises into the chord, it reports success or failure."""
-    part = Batch.from_dict(batch)
+    run_ctx, part, run = RunContext.from_dict(ctx), Batch.from_dict(batch), Outcome.from_dict(previous).run
     worker, task_id = self.request.hostname, self.request.id
-    if previous["run"]["halted"]:
-        record = transform.failed_batch(settings(), ctx, part, None, worker, task_id, "not run: the run halted")
-        return {"run": previous["run"], "records": [record]}
-    done, error = _attempt(self, ctx, lambda: transform.transform(settings(), ctx, part, worker, task_id))
-    record = done or transform.failed_batch(settings(), ctx, part, None, worker, task_id, str(error))
-    return {"run": previous["run"], "records": [record]}
+    if run.halted:
+        record = transform.failed_batch(settings(), run_ctx, part, None, worker, task_id, "not run: the run halted")
+        return Outcome(run, [record]).as_dict()
+    done, error = _attempt(self, run_ctx, lambda: transform.transform(settings(), run_ctx, part, worker, task_id))
+    record = done or transform.failed_batch(settings(), run_ctx, part, None, worker, task_id, str(error))
+    return Outcome(run, [record]).as_dict()
 
 
 @app.task(name="etl.validate", bind=True, time_limit=LIMITS.validate)
 def validate_task(
     self: Task, results: list[dict[str, Any]], ctx: dict[str, Any], plan: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    run_ctx, batches = RunContext.from_dict(ctx), [Batch.from_dict(b) for b in plan]
+    reported = [Outcome.from_dict(r) for r in results if isinstance(r, dict)]
     return _guarded(
         self,
         ETLPhase.VALIDATE,
-        ctx,
-        carried(results),
-        lambda: validate.validate(settings(), ctx, plan, results, self.request.hostname, self.request.id),
+        run_ctx,
+        reported[0].run if reported else Run(),
+        lambda: validate.validate(settings(), run_ctx, batches, reported, self.request.hostname, self.request.id),
     )
 
 
 @app.task(name="etl.merge_part", bind=True, time_limit=LIMITS.merge)
 def merge_part_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], part: int) -> dict[str, Any]:
-    return _part(self, ctx, previous["run"], {"part": part}, lambda: merge.merge_part(settings(), ctx, previous, part))
+    run_ctx, run = RunContext.from_dict(ctx), Outcome.from_dict(previous).run
+    return _part(self, run_ctx, run, part, lambda: merge.merge_part(settings(), run_ctx, run, part))
 
 
 @app.task(name="etl.merge", bind=True, time_limit=LIMITS.merge)
 def merge_task(self: Task, parts: list[dict[str, Any]], ctx: dict[str, Any]) -> dict[str, Any]:
+    run_ctx, results = RunContext.from_dict(ctx), [PartResult.from_dict(p) for p in parts]
     return _guarded(
         self,
         ETLPhase.MERGE,
-        ctx,
-        parts[0]["run"],
-        lambda: merge.merge(settings(), ctx, parts, self.request.hostname, self.request.id),
+        run_ctx,
+        results[0].run,
+        lambda: merge.merge(settings(), run_ctx, results, self.request.hostname, self.request.id),
     )
 
 
 @app.task(name="etl.load", bind=True, time_limit=LIMITS.load)
 def load_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    run_ctx, run = RunContext.from_dict(ctx), Outcome.from_dict(previous).run
     return _guarded(
         self,
         ETLPhase.LOAD,
-        ctx,
-        previous["run"],
-        lambda: load.load(settings(), ctx, previous, self.request.hostname, self.request.id),
+        run_ctx,
+        run,
+        lambda: load.load(settings(), run_ctx, run, self.request.hostname, self.request.id),
     )
 
 
 @app.task(name="etl.refresh_view", bind=True, time_limit=LIMITS.publish)
 def refresh_view_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], view: str) -> dict[str, Any]:
-    return _part(self, ctx, previous["run"], {"view": view}, lambda: publish.refresh(settings(), ctx, previous, view))
+    run_ctx, run = RunContext.from_dict(ctx), Outcome.from_dict(previous).run
+    return _part(self, run_ctx, run, view, lambda: publish.refresh(settings(), run_ctx, run, view))
 
 
 @app.task(name="etl.publish", bind=True, time_limit=LIMITS.publish)
 def publish_task(self: Task, views: list[dict[str, Any]], ctx: dict[str, Any]) -> dict[str, Any]:
+    run_ctx, results = RunContext.from_dict(ctx), [PartResult.from_dict(v) for v in views]
     return _guarded(
         self,
         ETLPhase.PUBLISH,
-        ctx,
-        views[0]["run"],
-        lambda: publish.publish(settings(), ctx, views, self.request.hostname, self.request.id),
+        run_ctx,
+        results[0].run,
+        lambda: publish.publish(settings(), run_ctx, results, self.request.hostname, self.request.id),
     )
 
 

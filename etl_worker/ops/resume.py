@@ -23,7 +23,7 @@ from etl_worker.db.engine import transaction
 from etl_worker.errors import NotFoundError
 from etl_worker.models import PHASES, ETLExecution, ETLPhase, PhaseStatus, TransformerStatus
 from etl_worker.phases import replay
-from etl_worker.phases.results import Batch, halt
+from etl_worker.phases.results import Batch, Run, RunContext
 from etl_worker.pipeline import build_pipeline
 from etl_worker.settings import Settings
 from etl_worker.taskids import execution_task_ids
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def resume_point(
     execution: ETLExecution, plan: list[Batch], transformed: set[tuple[str, int]]
-) -> tuple[str, list[Batch], dict[str, Any]]:
+) -> tuple[str, list[Batch], Run]:
     """Where to go on: the first phase not done, the batches still to transform, what the earlier phases
     handed on. ``transformed`` holds the batches the ledger has as done. A run halted by a failed phase
     goes on after its last recorded phase, so that the rest skip and publish records the outcome."""
@@ -47,7 +47,7 @@ def resume_point(
     if failed:
         last = max(PHASES.index(p) for p in recorded)
         start = PHASES[min(last + 1, len(PHASES) - 1)]
-        run = halt(replay.carried_run(execution, start), f"{failed[0].phase} failed: {failed[0].error_message}")
+        run = replay.carried_run(execution, start).halt(f"{failed[0].phase} failed: {failed[0].error_message}")
         return start, [], run
     done = {name: recorded.get(name) is not None and recorded[name].status == PhaseStatus.SUCCESS for name in PHASES}
     done[ETLPhase.TRANSFORM] = not rerun
@@ -63,10 +63,10 @@ def task_ids(execution_id: str, pipeline: dict[str, Any]) -> set[str]:
 def resume(settings: Settings, app: Celery, execution_id: str, pipeline: dict[str, Any]) -> str:
     """Enqueue the rest of the execution (see the module's docstring); returns the phase it resumes at."""
     plan = [Batch.from_dict(b) for b in pipeline["plan"]]
-    ctx = pipeline["ctx"]
+    ctx = RunContext.from_dict(pipeline["ctx"])
     with transaction(settings.database_url) as conn:
         execution = history.read_execution(conn, execution_id)
-        ledger = work.batch_ledger(conn, ctx["extraction_id"])
+        ledger = work.batch_ledger(conn, ctx.extraction_id)
     if execution is None:  # pruned since it was found stalled
         raise NotFoundError(f"execution {execution_id} no longer exists; nothing to resume")
     transformed = {key for key, row in ledger.items() if row["status"] == TransformerStatus.SUCCESS}

@@ -14,7 +14,16 @@ from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, FatalError
 from etl_worker.models import PHASES, ETLPhase, ETLStatus, ExecutionStatus, PhaseStatus, TransformerStatus
 from etl_worker.phases import replay
-from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, plan_batches, plan_merge_parts
+from etl_worker.phases.results import (
+    Batch,
+    Clock,
+    Outcome,
+    Run,
+    RunContext,
+    phase_record,
+    plan_batches,
+    plan_merge_parts,
+)
 from etl_worker.settings import Settings
 from etl_worker.sources import for_run, get_source, registry
 from etl_worker.tracking import history
@@ -29,11 +38,11 @@ class Started:
     execution_id: str
     status: str
     message: str | None = None
-    ctx: dict[str, Any] | None = None
+    ctx: RunContext | None = None
     plan: list[Batch] = field(default_factory=list)
     start: str = ETLPhase.EXTRACT  # a replay starts later ...
     rerun: list[Batch] | None = None  # ... transforms only these batches ...
-    carried: dict[str, Any] | None = None  # ... and hands on what the reused phases did
+    carried: Run | None = None  # ... and hands on what the reused phases did
     merged_by: str | None = None  # the execution whose merge it loads, when it reuses one
 
     def as_dict(self) -> dict[str, Any]:
@@ -91,32 +100,33 @@ def start_execution(
             batches = plan_batches(staging.staging_counts(conn, extraction_id, sources), settings.max_records_per_batch)
             if not batches:
                 raise FatalError(f"extraction {extraction_id} has no staged rows for {', '.join(sources)}")
-            plan: dict[str, int] = {}
+            per_source: dict[str, int] = {}  # batches per source: what the execution records as its plan
             for batch in batches:
-                plan[batch.source] = plan.get(batch.source, 0) + 1
-            tracking.set_plan(conn, execution_id, plan)
+                per_source[batch.source] = per_source.get(batch.source, 0) + 1
+            tracking.set_plan(conn, execution_id, per_source)
             started = Started(execution_id, "started", None, None, batches)
             if replay_of is not None:
-                started = _replay(conn, started, extraction_id, replay_of, from_phase or ETLPhase.EXTRACT, plan)
+                started = _replay(conn, started, extraction_id, replay_of, from_phase or ETLPhase.EXTRACT, per_source)
         except (FatalError, ConfigurationError) as exc:
             tracking.finish_execution(conn, execution_id, ETLStatus.FAILED, error_summary=str(exc))
             return Started(execution_id, ETLStatus.FAILED, str(exc))
-    started.ctx = {
-        "execution_id": execution_id,
-        "extraction_id": extraction_id,
-        "sources": sources,
-        "deadline": deadline.isoformat(),
-        "merged_by": started.merged_by or execution_id,
-        "merge_parts": plan_merge_parts(
+    reused = [p for p in PHASES if PHASES.index(p) < PHASES.index(started.start)]
+    if started.rerun == [] and started.start == ETLPhase.TRANSFORM:
+        reused.append(ETLPhase.TRANSFORM)
+    started.ctx = RunContext(
+        execution_id=execution_id,
+        extraction_id=extraction_id,
+        sources=tuple(sources),
+        deadline=deadline,
+        merged_by=started.merged_by or execution_id,
+        merge_parts=plan_merge_parts(
             sum(b.row_hi - b.row_lo + 1 for b in started.plan), settings.max_records_per_batch
         ),
-        "replay_of": replay_of,
-        "adapters": adapters or {},
-        "rules": rule_names,
-        "reused": [p for p in PHASES if PHASES.index(p) < PHASES.index(started.start)],
-    }
-    if started.rerun == [] and started.start == ETLPhase.TRANSFORM:
-        started.ctx["reused"].append(ETLPhase.TRANSFORM)
+        replay_of=replay_of,
+        adapters=adapters or {},
+        rules=None if rule_names is None else tuple(rule_names),
+        reused=tuple(reused),
+    )
     return started
 
 
@@ -131,7 +141,12 @@ def _check_plugins(adapters: dict[str, str] | None, rule_names: list[str] | None
 
 
 def _replay(
-    conn: Connection, started: Started, extraction_id: str, replay_of: str, from_phase: str, plan: dict[str, int]
+    conn: Connection,
+    started: Started,
+    extraction_id: str,
+    replay_of: str,
+    from_phase: str,
+    per_source: dict[str, int],
 ) -> Started:
     """Plan a replay: check the original can be resumed at ``from_phase`` and copy the phases it reuses."""
     original = history.read_execution(conn, replay_of)
@@ -139,7 +154,7 @@ def _replay(
         raise ConfigurationError(f"execution {replay_of} is not an execution of extraction {extraction_id}")
     original_plan = tracking.planned_batches(conn, replay_of)
     reused = replay.check(original, from_phase, work.all_batches_done(conn, extraction_id, original_plan))
-    if reused and original_plan != plan:
+    if reused and original_plan != per_source:
         raise FatalError(f"the staged rows changed since execution {replay_of}: replay from extract")
     started.start, started.carried = from_phase, replay.carried_run(original, from_phase)
     if from_phase == ETLPhase.TRANSFORM:
@@ -156,30 +171,28 @@ def _replay(
 def mark_started(settings: Settings, started: Started) -> None:
     """The pipeline is enqueued: pending -> running (a redelivered ``run_extraction`` then does nothing).
     Its context and plan are kept, to resume it if the broker loses it (etl_worker.ops.resume)."""
-    pipeline = {"ctx": started.ctx, "plan": [b.as_dict() for b in started.plan]}
+    assert started.ctx is not None, "only a started run has a pipeline"
+    pipeline = {"ctx": started.ctx.as_dict(), "plan": [b.as_dict() for b in started.plan]}
     with transaction(settings.database_url) as conn:
         tracking.mark_running(conn, started.execution_id, pipeline)
 
 
-def extract(
-    settings: Settings, ctx: dict[str, Any], plan: list[dict[str, Any]], worker: str | None, task_id: str | None
-) -> dict[str, Any]:
+def extract(settings: Settings, ctx: RunContext, plan: list[Batch], worker: str | None, task_id: str | None) -> Outcome:
     """Count the staged rows and check they are still what the batches were planned from."""
     clock = Clock()
-    run = new_run()
     with transaction(settings.database_url) as conn:
-        counts = staging.staging_counts(conn, ctx["extraction_id"], ctx["sources"])
+        counts = staging.staging_counts(conn, ctx.extraction_id, list(ctx.sources))
     planned: dict[str, int] = {}
-    for batch in map(Batch.from_dict, plan):
+    for batch in plan:
         planned[batch.source] = planned.get(batch.source, 0) + batch.row_hi - batch.row_lo + 1
     details = {
         "staging_counts": {s: c[0] for s, c in counts.items()},
-        "batches": {s: sum(1 for b in plan if b["source"] == s) for s in ctx["sources"]},
+        "batches": {s: sum(1 for b in plan if b.source == s) for s in ctx.sources},
     }
-    changed = [s for s in ctx["sources"] if counts[s][0] != planned.get(s, 0)]
+    changed = [s for s in ctx.sources if counts[s][0] != planned.get(s, 0)]
     if changed:
         error = f"staging rows of {', '.join(changed)} changed after the run was planned"
         record = phase_record(ctx, ETLPhase.EXTRACT, PhaseStatus.FAILED, clock, worker, details, error, task_id)
-        return {"run": halt(run, f"extract failed: {error}"), "records": [record]}
+        return Outcome(Run().halt(f"extract failed: {error}"), [record])
     record = phase_record(ctx, ETLPhase.EXTRACT, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
-    return {"run": run, "records": [record]}
+    return Outcome(Run(), [record])

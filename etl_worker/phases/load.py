@@ -7,35 +7,32 @@ of the same extraction) finds it taken and changes nothing; only a replay of the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from etl_worker.db import canonical, tracking
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, ExecutionStatus, PhaseStatus
-from etl_worker.phases.results import Clock, halt, phase_record, sources_ok
+from etl_worker.phases.results import Clock, Outcome, Run, RunContext, phase_record
 from etl_worker.settings import Settings
 
 
-def load(
-    settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], worker: str | None, task_id: str | None
-) -> dict[str, Any]:
-    run = previous["run"]
+def load(settings: Settings, ctx: RunContext, run: Run, worker: str | None, task_id: str | None) -> Outcome:
     clock = Clock()
-    execution_id, extraction_id = ctx["execution_id"], ctx["extraction_id"]
-    merged_by = ctx.get("merged_by") or execution_id
+    execution_id, extraction_id, merged_by = ctx.execution_id, ctx.extraction_id, ctx.merged_by
     with transaction(settings.database_url) as conn:
         status = tracking.execution_status(conn, execution_id, lock=True)
         if status != ExecutionStatus.RUNNING:
             error = f"execution is {status}; nothing was loaded"
             record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.FAILED, clock, worker, {}, error, task_id)
-            return {"run": halt(run, f"load refused: {error}"), "records": [record]}
+            return Outcome(run.halt(f"load refused: {error}"), [record])
         holder, counts = canonical.claim_load(conn, extraction_id, execution_id, merged_by)
-        if holder is not None and holder == ctx.get("replay_of"):
+        if holder is not None and holder == ctx.replay_of:
             # A replay takes over the load of the execution it replays (which may have loaded some
             # sources only): the upserts write again what is already there and add what is not.
             holder = canonical.take_over_load(conn, extraction_id, holder, execution_id, merged_by)
         if holder is None:
-            counts = canonical.load_canonical(conn, extraction_id, merged_by, sources_ok(ctx, run))
+            counts = canonical.load_canonical(conn, extraction_id, merged_by, run.sources_ok(ctx))
             details: dict[str, Any] = {"loaded": counts}
         elif holder == execution_id:
             details = {"loaded": counts, "note": "already committed by this execution"}
@@ -46,6 +43,5 @@ def load(
     if holder is None:  # loaded now
         with transaction(settings.database_url) as conn:
             canonical.analyze(conn)  # the views read what was just loaded: plan them on fresh statistics
-    run = {**run, "totals": counts}
     record = phase_record(ctx, ETLPhase.LOAD, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
-    return {"run": run, "records": [record]}
+    return Outcome(replace(run, totals=counts), [record])

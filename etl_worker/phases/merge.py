@@ -17,21 +17,20 @@ from etl_worker.db import canonical, reviews, work
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases.resolve import Record, block_bucket, existing_person, merged_row, part_buckets, resolve_block
-from etl_worker.phases.results import Clock, halt, merge_parts, phase_record, sources_ok
+from etl_worker.phases.results import Clock, Outcome, PartResult, Run, RunContext, phase_record
 from etl_worker.settings import Settings
 
 
-def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any], part: int) -> dict[str, Any]:
+def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> PartResult:
     """Resolve one partition of the surname blocks; returns its counts (the phase record comes later)."""
-    run = previous["run"]
     clock = Clock()
-    extraction_id = ctx["extraction_id"]
-    sources = sources_ok(ctx, run)
+    extraction_id = ctx.extraction_id
+    sources = run.sources_ok(ctx)
     counts = {"records_linked": 0, "prospects_merged": 0, "held_for_review": 0}
     methods: dict[str, int] = {}
-    buckets = part_buckets(part, merge_parts(ctx))
+    buckets = part_buckets(part, ctx.merge_parts)
     with transaction(settings.database_url) as conn:
-        work.clear_resolution(conn, extraction_id, ctx["execution_id"], buckets)
+        work.clear_resolution(conn, extraction_id, ctx.execution_id, buckets)
         untrusted = work.untrusted_ids(conn, extraction_id, sources, buckets)
         decided = reviews.decided(conn, extraction_id, sources, buckets)
         for page in work.prospect_blocks(conn, extraction_id, sources, buckets):
@@ -53,7 +52,7 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
                     links.append(
                         {
                             "extraction_id": extraction_id,
-                            "execution_id": ctx["execution_id"],
+                            "execution_id": ctx.execution_id,
                             "block_bucket": bucket,
                             "source": link.record.source,
                             "row_number": link.record.row_number,
@@ -78,30 +77,33 @@ def merge_part(settings: Settings, ctx: dict[str, Any], previous: dict[str, Any]
             counts["records_linked"] += len(links)
             counts["prospects_merged"] += len(merged)
             counts["held_for_review"] += len(held)
-    return {"run": run, "part": part, "counts": counts, "methods": methods, **clock.stamp()}
+    return PartResult(
+        run, part, started_at=clock.started_at.isoformat(), figures={"counts": counts, "methods": methods}
+    )
 
 
 def merge(
-    settings: Settings, ctx: dict[str, Any], parts: list[dict[str, Any]], worker: str | None, task_id: str | None
-) -> dict[str, Any]:
+    settings: Settings, ctx: RunContext, parts: list[PartResult], worker: str | None, task_id: str | None
+) -> Outcome:
     """The merge phase from its parts: one record; a part that failed fails the phase and halts the run."""
-    run = parts[0]["run"]
-    clock = Clock.since(parts)
+    run = parts[0].run
+    clock = Clock.since(p.started_at for p in parts)
     counts: dict[str, int] = {}
     methods: dict[str, int] = {}
     for result in parts:
-        for key, value in result.get("counts", {}).items():
+        for key, value in result.figures.get("counts", {}).items():
             counts[key] = counts.get(key, 0) + value
-        for key, value in result.get("methods", {}).items():
+        for key, value in result.figures.get("methods", {}).items():
             methods[key] = methods.get(key, 0) + value
-    errors = [f"part {r['part']}: {r['error']}" for r in parts if r.get("error")]
-    per_part = [r.get("counts", {}).get("records_linked", 0) for r in sorted(parts, key=lambda r: r["part"])]
+    errors = [f"part {p.part}: {p.error}" for p in parts if p.error]
+    ordered = sorted(parts, key=lambda p: int(p.part))
+    per_part = [p.figures.get("counts", {}).get("records_linked", 0) for p in ordered]
     details = {**counts, "match_methods": methods, "records_linked_per_part": per_part}
     if errors:
         error = "; ".join(errors)
         record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.FAILED, clock, worker, details, error, task_id)
-        return {"run": halt(run, f"merge failed: {error}"), "records": [record]}
+        return Outcome(run.halt(f"merge failed: {error}"), [record])
     with transaction(settings.database_url) as conn:
         work.analyze(conn, work.MERGED)  # the load joins what the parts wrote: plan it on fresh statistics
     record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
-    return {"run": run, "records": [record]}
+    return Outcome(run, [record])

@@ -8,11 +8,9 @@ rows as they are; a replay from transform re-runs only the batches the ledger do
 
 from __future__ import annotations
 
-from typing import Any
-
 from etl_worker.errors import ConfigurationError
 from etl_worker.models import PHASES, TERMINAL_STATUSES, ETLExecution, ETLPhase, PhaseStatus
-from etl_worker.phases.results import new_run
+from etl_worker.phases.results import Run
 
 
 def _succeeded(execution: ETLExecution, transformed: bool) -> dict[str, bool]:
@@ -51,14 +49,14 @@ def check(execution: ETLExecution, from_phase: str, transformed: bool) -> list[s
     return reused
 
 
-def carried_run(execution: ETLExecution, from_phase: str) -> dict[str, Any]:
+def carried_run(execution: ETLExecution, from_phase: str) -> Run:
     """What the phases before ``from_phase`` handed on in the original execution (a phase it has no
     record of handed on nothing)."""
     details = {p.phase: p.details for p in execution.phases}
-    run = new_run()
-    if from_phase in (ETLPhase.MERGE, ETLPhase.LOAD, ETLPhase.PUBLISH):
-        run["failed_sources"] = list(details.get(ETLPhase.TRANSFORM, {}).get("failed_sources", []))
-        run["quality_score"] = details.get(ETLPhase.VALIDATE, {}).get("quality_score")
-    if from_phase == ETLPhase.PUBLISH:
-        run["totals"] = dict(details.get(ETLPhase.LOAD, {}).get("loaded", {}))
-    return run
+    if from_phase not in (ETLPhase.MERGE, ETLPhase.LOAD, ETLPhase.PUBLISH):
+        return Run()
+    return Run(
+        failed_sources=tuple(details.get(ETLPhase.TRANSFORM, {}).get("failed_sources", [])),
+        quality_score=details.get(ETLPhase.VALIDATE, {}).get("quality_score"),
+        totals=dict(details.get(ETLPhase.LOAD, {}).get("loaded", {})) if from_phase == ETLPhase.PUBLISH else {},
+    )

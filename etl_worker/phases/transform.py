@@ -17,7 +17,7 @@ from etl_worker.errors import RecordError, RetriableError
 from etl_worker.models import TransformerStatus
 from etl_worker.normalize import college_key, name_key, position_group, surname_key
 from etl_worker.phases.resolve import block_bucket
-from etl_worker.phases.results import Batch, Clock
+from etl_worker.phases.results import Batch, Clock, RunContext
 from etl_worker.settings import Settings
 from etl_worker.sources import for_run
 from etl_worker.sources.base import Transformed
@@ -58,12 +58,12 @@ def work_rows(key: dict[str, Any], parsed: Transformed) -> dict[str, list[dict[s
 
 
 def _record(
-    ctx: dict[str, Any], batch: Batch, clock: Clock, worker: str | None, task_id: str | None, **values: Any
+    ctx: RunContext, batch: Batch, clock: Clock, worker: str | None, task_id: str | None, **values: Any
 ) -> dict[str, Any]:
     return {
         "kind": "transformer",
-        "execution_id": ctx["execution_id"],
-        "extraction_id": ctx["extraction_id"],
+        "execution_id": ctx.execution_id,
+        "extraction_id": ctx.extraction_id,
         "transformer_type": batch.source,
         "batch_no": batch.batch_no,
         "row_lo": batch.row_lo,
@@ -77,16 +77,16 @@ def _record(
 
 def transform(
     settings: Settings,
-    ctx: dict[str, Any],
+    ctx: RunContext,
     batch: Batch,
     worker: str | None,
     task_id: str | None,
 ) -> dict[str, Any]:
     """Transform one batch; returns its transformer record. Raises only ``RetriableError``."""
     clock = Clock()
-    extraction_id = ctx["extraction_id"]
+    extraction_id = ctx.extraction_id
     try:
-        source = for_run(batch.source, ctx.get("adapters"))
+        source = for_run(batch.source, ctx.adapters)
         with transaction(settings.database_url) as conn:
             rows: dict[str, list[dict[str, Any]]] = {}
             processed = failed = 0
@@ -139,7 +139,7 @@ def _note(
 
 def failed_batch(
     settings: Settings,
-    ctx: dict[str, Any],
+    ctx: RunContext,
     batch: Batch,
     clock: Clock | None,
     worker: str | None,
@@ -149,10 +149,10 @@ def failed_batch(
     """Record a batch that could not be transformed (best effort: the database may be what failed)."""
     try:
         with transaction(settings.database_url) as conn:
-            _note(conn, ctx["extraction_id"], batch, task_id, TransformerStatus.FAILED, error)
+            _note(conn, ctx.extraction_id, batch, task_id, TransformerStatus.FAILED, error)
     except Exception:
         log.warning(
-            "could not record the failed batch", extra={"extraction_id": ctx["extraction_id"], "source": batch.source}
+            "could not record the failed batch", extra={"extraction_id": ctx.extraction_id, "source": batch.source}
         )
     return _record(
         ctx,

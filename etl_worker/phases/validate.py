@@ -17,25 +17,25 @@ from etl_worker.db import quality, work
 from etl_worker.db.engine import transaction
 from etl_worker.errors import BatchesPending
 from etl_worker.models import ETLPhase, PhaseStatus, TransformerStatus
-from etl_worker.phases.results import Batch, Clock, halt, new_run, phase_record, sources_ok, utcnow
+from etl_worker.phases.results import Batch, Clock, Outcome, Run, RunContext, phase_record, utcnow
 from etl_worker.settings import Settings
 
 
 def collect_batches(
-    conn: Connection, ctx: dict[str, Any], plan: list[Batch], results: list[dict[str, Any]]
+    conn: Connection, ctx: RunContext, plan: list[Batch], results: list[Outcome]
 ) -> tuple[dict[tuple[str, int], dict[str, Any]], list[dict[str, Any]]]:
     """Each planned batch's outcome, from the chord's results or else the ledger; raises if some are missing."""
     expected = {b.key: b for b in plan}
     outcomes: dict[tuple[str, int], dict[str, Any]] = {}
     reported = []
     for result in results:
-        record = (result or {}).get("records", [{}])[0] if isinstance(result, dict) else {}
+        record = result.records[0] if result.records else {}
         key = (record.get("transformer_type"), record.get("batch_no"))
-        if key in expected and record.get("execution_id") == ctx["execution_id"]:
+        if key in expected and record.get("execution_id") == ctx.execution_id:
             if key not in outcomes or record.get("status") == TransformerStatus.SUCCESS:
                 outcomes[key] = record  # type: ignore[index]
             reported.append(record)
-    ledger = work.batch_ledger(conn, ctx["extraction_id"])
+    ledger = work.batch_ledger(conn, ctx.extraction_id)
     for key in expected.keys() - outcomes.keys():
         if key in ledger:
             outcomes[key] = {"transformer_type": key[0], "batch_no": key[1], **ledger[key]}
@@ -50,13 +50,13 @@ def collect_batches(
 
 
 def transform_phase_record(
-    ctx: dict[str, Any],
+    ctx: RunContext,
     outcomes: dict[tuple[str, int], dict[str, Any]],
     reported: list[dict[str, Any]],
     failed: list[str],
 ) -> dict[str, Any]:
     """The transform phase as a whole, summarised from its batches."""
-    clock = Clock.since(reported)
+    clock = Clock.since(r.get("started_at") for r in reported)
     ends = [r["completed_at"] for r in reported if r.get("completed_at")]
     by_source: dict[str, dict[str, int]] = {}
     for (source, _), outcome in outcomes.items():
@@ -74,8 +74,8 @@ def transform_phase_record(
         {"sources": by_source, "failed_sources": failed},
         f"transformer(s) failed: {', '.join(failed)}" if failed else None,
     )
-    if ETLPhase.TRANSFORM in ctx.get("reused", []):
-        record["details"]["reused_from"] = ctx["replay_of"]
+    if ETLPhase.TRANSFORM in ctx.reused:
+        record["details"]["reused_from"] = ctx.replay_of
     if ends:
         record["completed_at"] = max(ends)
         record["duration_seconds"] = round((datetime.fromisoformat(max(ends)) - clock.started_at).total_seconds(), 4)
@@ -84,39 +84,34 @@ def transform_phase_record(
 
 def validate(
     settings: Settings,
-    ctx: dict[str, Any],
-    plan: list[dict[str, Any]],
-    results: list[dict[str, Any]],
+    ctx: RunContext,
+    plan: list[Batch],
+    results: list[Outcome],
     worker: str | None,
     task_id: str | None,
-) -> dict[str, Any]:
-    """Collect the batches, run the rules, store the metrics. Raises ``BatchesPending`` to be retried."""
+) -> Outcome:
+    """Collect the batches (``results``: what the transform tasks returned), run the rules, store the
+    metrics. Raises ``BatchesPending`` to be retried."""
     clock = Clock()
-    batches = [Batch.from_dict(b) for b in plan]
     with transaction(settings.database_url) as conn:
         work.analyze(conn, work.TRANSFORMED)
-        missing_error: str | None = None
         try:
-            outcomes, reported = collect_batches(conn, ctx, batches, results)
+            outcomes, reported = collect_batches(conn, ctx, plan, results)
         except BatchesPending as exc:
-            if utcnow() < datetime.fromisoformat(ctx["deadline"]):
+            if utcnow() < ctx.deadline:
                 raise
-            outcomes, reported, missing_error = {}, [], str(exc)
-        failed = sorted({key[0] for key, o in outcomes.items() if o.get("status") != TransformerStatus.SUCCESS})
-        run = {**new_run(), "failed_sources": failed}
-        records = [transform_phase_record(ctx, outcomes, reported, failed)]
-        if missing_error:
-            records = []
-            run = halt(run, f"transform did not finish before the deadline: {missing_error}")
+            run = Run().halt(f"transform did not finish before the deadline: {exc}")
             record = phase_record(
-                ctx, ETLPhase.VALIDATE, PhaseStatus.FAILED, clock, worker, {}, run["halt_reason"], task_id
+                ctx, ETLPhase.VALIDATE, PhaseStatus.FAILED, clock, worker, {}, run.halt_reason, task_id
             )
-            return {"run": run, "records": [record]}
-        ok = sources_ok(ctx, run)
-        metrics = rules.run_rules(conn, ctx["extraction_id"], ok, failed, rules.load_rules(ctx.get("rules")))
-        quality.store_metrics(conn, ctx["execution_id"], ctx["extraction_id"], metrics)
+            return Outcome(run, [record])
+        failed = sorted({key[0] for key, o in outcomes.items() if o.get("status") != TransformerStatus.SUCCESS})
+        records = [transform_phase_record(ctx, outcomes, reported, failed)]
+        ok = sorted(set(ctx.sources) - set(failed))
+        metrics = rules.run_rules(conn, ctx.extraction_id, ok, failed, rules.load_rules(ctx.rules))
+        quality.store_metrics(conn, ctx.execution_id, ctx.extraction_id, metrics)
     status, score = rules.verdict(metrics)
-    run["quality_score"] = score
+    run = Run(failed_sources=tuple(failed), quality_score=score)
     details: dict[str, Any] = {
         "overall_status": status,
         "quality_score": score,
@@ -126,10 +121,10 @@ def validate(
     }
     if status == "FAIL":
         error = f"data quality FAIL: {', '.join(details['rules_failed'])}"
-        run = halt(run, error)
+        run = run.halt(error)
         records.append(phase_record(ctx, ETLPhase.VALIDATE, PhaseStatus.FAILED, clock, worker, details, error, task_id))
     else:
         records.append(
             phase_record(ctx, ETLPhase.VALIDATE, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
         )
-    return {"run": run, "records": records}
+    return Outcome(run, records)

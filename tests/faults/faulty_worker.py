@@ -97,7 +97,7 @@ def install() -> None:
 
     def exiting_load(*args: Any, **kwargs: Any) -> Any:
         poison = FAULTS / "load_poison"
-        if poison.exists() and poison.read_text() == args[1]["extraction_id"]:
+        if poison.exists() and poison.read_text() == args[1].extraction_id:
             os._exit(1)
         result = original_load(*args, **kwargs)
         if _claim("load_exit_after_commit") is not None:

@@ -4,6 +4,7 @@ row is transformed or quarantined; ingest says one line, not a traceback, for an
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from etl_worker.errors import ConfigurationError, NotFoundError
 from etl_worker.exportfile import ExportError
 from etl_worker.ingest import ingest_file
 from etl_worker.phases import transform
-from etl_worker.phases.results import Batch
+from etl_worker.phases.results import Batch, RunContext
 from etl_worker.rules import run_rules
 from tests.helpers import etl, record_execution
 
@@ -149,7 +150,8 @@ def test_all_empty_records_are_rejected_with_their_lines_and_blank_lines_counted
 
 
 def _transform_all(settings, extraction_id: str, source: str, rows: int) -> None:  # type: ignore[no-untyped-def]
-    ctx = {"execution_id": str(uuid.uuid4()), "extraction_id": extraction_id}
+    execution_id = str(uuid.uuid4())
+    ctx = RunContext(execution_id, extraction_id, (source,), datetime(2030, 1, 1, tzinfo=UTC), execution_id)
     record = transform.transform(settings, ctx, Batch(source, 0, 1, rows), "test", None)
     assert record["status"] == "success"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,12 +12,13 @@ from etl_worker import rules
 from etl_worker.db.engine import transaction
 from etl_worker.ingest import ingest_file
 from etl_worker.phases import transform
-from etl_worker.phases.results import Batch
+from etl_worker.phases.results import Batch, RunContext
 
 
 def test_every_range_rule_matches_a_plain_count_per_position_group(settings):
     staged = ingest_file(settings, "nfl", Path(__file__).parents[1] / "fixtures" / "nfl.csv")
-    ctx = {"execution_id": str(uuid.uuid4()), "extraction_id": staged.extraction_id}
+    execution_id = str(uuid.uuid4())
+    ctx = RunContext(execution_id, staged.extraction_id, ("nfl",), datetime(2030, 1, 1, tzinfo=UTC), execution_id)
     assert transform.transform(settings, ctx, Batch("nfl", 0, 1, staged.rows), "test", None)["status"] == "success"
     fields = ", ".join(f"m.{f}" for f in rules._RANGES)
     with transaction(settings.database_url) as conn:

@@ -22,7 +22,7 @@ def test_lost_in_transform_goes_on_with_the_batches_the_ledger_lacks() -> None:
     start, rerun, run = resume_point(_execution(("extract", "success")), PLAN, {("pff", 0)})
     assert start == "transform"
     assert [b.key for b in rerun] == [("pff", 1), ("cfr", 0)]
-    assert run["halted"] is False
+    assert run.halted is False
 
 
 def test_a_batch_that_failed_for_good_is_not_run_again() -> None:
@@ -40,14 +40,14 @@ def test_lost_after_validate_goes_on_at_merge_with_what_validate_handed_on() -> 
     )
     start, rerun, run = resume_point(execution, PLAN, {b.key for b in PLAN})
     assert (start, rerun) == ("merge", [])
-    assert run["failed_sources"] == ["cfr"] and run["quality_score"] == 97.5
+    assert run.failed_sources == ("cfr",) and run.quality_score == 97.5
 
 
 def test_lost_after_load_goes_on_at_publish_with_the_totals() -> None:
     phases = [(p, "success") for p in ("extract", "transform", "validate", "merge", "load")]
     execution = _execution(*phases, details={"load": {"loaded": {"prospects": 52}}})
     start, _, run = resume_point(execution, PLAN, {b.key for b in PLAN})
-    assert start == "publish" and run["totals"] == {"prospects": 52}
+    assert start == "publish" and run.totals == {"prospects": 52}
 
 
 def test_a_halted_run_goes_on_after_its_last_record_so_the_rest_skip() -> None:
@@ -55,4 +55,4 @@ def test_a_halted_run_goes_on_after_its_last_record_so_the_rest_skip() -> None:
     execution.phases[-1].error_message = "quality below threshold"
     start, rerun, run = resume_point(execution, PLAN, {b.key for b in PLAN})
     assert (start, rerun) == ("merge", [])
-    assert run["halted"] is True and "validate failed: quality below threshold" in run["halt_reason"]
+    assert run.halted is True and "validate failed: quality below threshold" in (run.halt_reason or "")
