@@ -7,14 +7,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from etl_worker.db import staging
 from etl_worker.db.engine import transaction
 from etl_worker.display import printable
 from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
-from etl_worker.exportfile import Account, ExportError, ExportReader
+from etl_worker.exportfile import Account, ExportError, ExportReader, NotPlain, PlainReader
 from etl_worker.settings import Settings
 from etl_worker.sources import get_source
+from etl_worker.sources.base import Source
 
 
 def sha256_of(path: Path) -> str:
@@ -38,6 +40,23 @@ class _Hashing:
         self.digest.update(line)
         self.position += len(line)
         return line
+
+
+class _Exact:
+    """``ExportReader`` over a hashed file, with the plain reader's ``digest`` and ``position``."""
+
+    def __init__(self, raw: object, name: str, source: Source) -> None:
+        self._hashing = _Hashing(raw)
+        self._reader = ExportReader(self._hashing, name, source)  # type: ignore[arg-type]
+        self.header, self.account, self.records = self._reader.header, self._reader.account, self._reader.records
+
+    @property
+    def digest(self) -> Any:
+        return self._hashing.digest
+
+    @property
+    def position(self) -> int:
+        return self._hashing.position
 
 
 @dataclass(frozen=True)
@@ -84,40 +103,54 @@ def ingest_file(
     new = extraction_id is None or create
     extraction_id = _extraction_id(extraction_id)
     try:
-        with path.open("rb") as raw:
-            hashing = _Hashing(raw)
-            reader = ExportReader(hashing, name, source)  # type: ignore[arg-type]
-
-            stopped: list[Exception] = []
-
-            def records() -> Iterator[dict[str, str]]:
-                # An error raised inside COPY would come back wrapped by the driver: keep it, end the stream.
-                try:
-                    for count, (_, record) in enumerate(reader.records(), start=1):
-                        if on_progress is not None and count % 1000 == 0:
-                            on_progress(count, hashing.position)
-                        yield record
-                except (ExportError, OSError) as exc:
-                    stopped.append(exc)
-
-            with transaction(settings.database_url) as conn:
-                if new:
-                    staging.ensure_extraction(conn, extraction_id)
-                try:
-                    state = staging.extraction_state(conn, extraction_id)
-                except NotFoundError:
-                    raise NotFoundError(
-                        f"extraction {extraction_id} does not exist; leave out --extraction-id to start a new extraction"
-                    ) from None
-                if state == "loaded":
-                    raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
-                staging.ensure_staging_table(conn, source.name)
-                staging.replace_staging(conn, source.name, extraction_id, records())
-                if stopped:
-                    raise stopped[0]  # rolls the transaction back: nothing of the file is staged
-                staging.record_file(
-                    conn, extraction_id, source.name, path.name, hashing.digest.hexdigest(), **vars(reader.account)
-                )
+        try:
+            return _stage(settings, source, path, extraction_id, new, PlainReader, on_progress)
+        except NotPlain:  # nothing was staged: the exact reader refuses the file or stages it
+            return _stage(settings, source, path, extraction_id, new, _Exact, on_progress)
     except OSError as exc:
         raise ExportError(name, None, f"could not be read: {exc.strerror or exc}") from None
+
+
+def _stage(
+    settings: Settings,
+    source: Source,
+    path: Path,
+    extraction_id: str,
+    new: bool,
+    reader_type: Callable[[BinaryIO, str, Source], PlainReader | _Exact],
+    on_progress: Callable[[int, int], None] | None,
+) -> Staged:
+    """Stage the file in one transaction with a reader (which raises ``NotPlain``, or ``ExportError``)."""
+    with path.open("rb") as raw:
+        reader = reader_type(raw, str(path), source)
+        stopped: list[Exception] = []
+
+        def records() -> Iterator[list[str]]:
+            # An error raised inside COPY would come back wrapped by the driver: keep it, end the stream.
+            try:
+                for count, (_, fields) in enumerate(reader.records(), start=1):
+                    if on_progress is not None and count % 1000 == 0:
+                        on_progress(count, reader.position)
+                    yield fields
+            except (ExportError, NotPlain, OSError) as exc:
+                stopped.append(exc)
+
+        with transaction(settings.database_url) as conn:
+            if new:
+                staging.ensure_extraction(conn, extraction_id)
+            try:
+                state = staging.extraction_state(conn, extraction_id)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"extraction {extraction_id} does not exist; leave out --extraction-id to start a new extraction"
+                ) from None
+            if state == "loaded":
+                raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
+            staging.ensure_staging_table(conn, source.name)
+            staging.replace_staging(conn, source.name, extraction_id, reader.header, records())
+            if stopped:
+                raise stopped[0]  # rolls the transaction back: nothing of the file is staged
+            staging.record_file(
+                conn, extraction_id, source.name, path.name, reader.digest.hexdigest(), **vars(reader.account)
+            )
     return Staged(extraction_id, reader.account)

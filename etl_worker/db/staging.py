@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
@@ -58,71 +59,94 @@ def never_run(conn: Connection, settle_seconds: int) -> list[str]:
     return [str(r[0]) for r in conn.execute(sa.text(sql), {"settle": settle_seconds})]
 
 
-class _CsvStream(io.RawIOBase):
-    """A file-like view of rows rendered as CSV, so COPY streams without holding the file in memory.
+class _Stream(io.RawIOBase):
+    """A file-like view of byte chunks, so COPY streams without holding its input in memory."""
 
-    Rows are rendered a chunk at a time; values at ``json_positions`` are dumped as JSON.
-    """
-
-    CHUNK = 1000
-
-    def __init__(self, rows: Iterable[tuple[Any, ...]], json_positions: tuple[int, ...] = ()) -> None:
-        self._rows = iter(rows)
-        self._json = json_positions
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
         self._buffer = bytearray()
-        self._text = io.StringIO()
-        self._writer = csv.writer(self._text, lineterminator="\n")
 
     def readable(self) -> bool:
         return True
 
-    def _render(self, row: tuple[Any, ...]) -> list[Any]:
-        cells = list(row)
-        for i in self._json:
-            if cells[i] is not None:
-                cells[i] = dumps(cells[i])
-        return cells
-
     def readinto(self, target: Any) -> int:
         while len(self._buffer) < len(target):
-            chunk = list(islice(self._rows, self.CHUNK))
-            if not chunk:
+            chunk = next(self._chunks, None)
+            if chunk is None:
                 break
-            self._text.seek(0)
-            self._text.truncate()
-            self._writer.writerows(map(self._render, chunk) if self._json else chunk)
-            self._buffer += self._text.getvalue().encode()
+            self._buffer += chunk
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
         del self._buffer[:size]
         return size
 
 
-def copy_rows(conn: Connection, table: sa.Table, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
-    """COPY rows (tuples in ``columns`` order, None for NULL) into ``table`` through psycopg2."""
-    json_positions = tuple(i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON))
+CHUNK_ROWS = 1000
+
+
+def _csv_chunks(rows: Iterable[tuple[Any, ...]], json_positions: tuple[int, ...]) -> Iterator[bytes]:
+    """Rows rendered as CSV a chunk at a time; values at ``json_positions`` are dumped as JSON."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+
+    def render(row: tuple[Any, ...]) -> list[Any]:
+        cells = list(row)
+        for i in json_positions:
+            if cells[i] is not None:
+                cells[i] = dumps(cells[i])
+        return cells
+
+    rows = iter(rows)
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        text.seek(0)
+        text.truncate()
+        writer.writerows(map(render, chunk) if json_positions else chunk)
+        yield text.getvalue().encode()
+
+
+def _copy(conn: Connection, sql: str, chunks: Iterable[bytes]) -> None:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        sql = (
-            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({', '.join(columns)}))"
-        )
-        cursor.copy_expert(sql, io.BufferedReader(_CsvStream(rows, json_positions), buffer_size=1 << 16))
+        cursor.copy_expert(sql, io.BufferedReader(_Stream(chunks), buffer_size=1 << 16))
     finally:
         cursor.close()
 
 
-def replace_staging(conn: Connection, source: str, extraction_id: str, records: Iterator[Mapping[str, str]]) -> int:
-    """Replace the extraction's staging rows for ``source`` with ``records``; returns how many."""
+def copy_rows(conn: Connection, table: sa.Table, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """COPY rows (tuples in ``columns`` order, None for NULL) into ``table`` through psycopg2."""
+    json_positions = tuple(i for i, c in enumerate(columns) if isinstance(table.c[c].type, sa.JSON))
+    names = ", ".join(columns)
+    _copy(
+        conn,
+        f"COPY {table.name} ({names}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({names}))",
+        _csv_chunks(rows, json_positions),
+    )
+
+
+def replace_staging(
+    conn: Connection, source: str, extraction_id: str, header: list[str], records: Iterable[list[str]]
+) -> int:
+    """Replace the extraction's staging rows for ``source`` with ``records`` (fields in ``header``'s
+    order, each kept as a JSON object of column -> text); returns how many."""
     table = staging_table(source)
     conn.execute(sa.delete(table).where(table.c.extraction_id == extraction_id))
     count = 0
 
-    def rows() -> Iterator[tuple[Any, ...]]:
+    def chunks() -> Iterator[bytes]:
+        # COPY's text format: the JSON is the row's last field, so only its backslashes need escaping
+        # (JSON escapes tabs and newlines in strings; an id and a number hold none).
         nonlocal count
-        for count, record in enumerate(records, start=1):
-            yield (extraction_id, count, dict(record))
+        prefix = extraction_id.encode() + b"\t"
+        rows = iter(records)
+        while chunk := list(islice(rows, CHUNK_ROWS)):
+            lines = [
+                b"%s%d\t%s\n" % (prefix, number, orjson.dumps(dict(zip(header, fields, strict=True))))
+                for number, fields in enumerate(chunk, count + 1)
+            ]
+            count += len(chunk)
+            yield b"".join(lines).replace(b"\\", b"\\\\")
 
-    copy_rows(conn, table, ["extraction_id", "row_number", "record"], rows())
+    _copy(conn, f"COPY {table.name} (extraction_id, row_number, record) FROM STDIN", chunks())
     return count
 
 

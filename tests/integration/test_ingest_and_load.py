@@ -36,6 +36,42 @@ def test_ingest_streams_the_real_nfl_export_with_its_quoted_newlines(settings):
     assert sha == "a38901dec0850015af31dabfca0b601c697651d373bc8402ec9bfc9c1d2eef19"
 
 
+def _staged_records(settings, source: str, extraction_id: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    with transaction(settings.database_url) as conn:
+        sql = f"SELECT record FROM {source}_staging WHERE extraction_id = :x ORDER BY row_number"
+        return [r[0] for r in conn.execute(sa.text(sql), {"x": extraction_id})]
+
+
+HEADER = "player,position,school,draft_year,rank,position_rank\n"
+
+
+def test_a_staged_record_keeps_every_character_of_its_fields(settings, tmp_path):
+    # Staging goes through COPY's text format (backslashes escaped) and JSON (quotes, tabs escaped).
+    path = tmp_path / "yahoo.csv"
+    path.write_text(HEADER + '"D\'Andre ""Tank"" Swift \\ Jr.\tII Noé",RB,Georgia \\N,2020,35,\n', encoding="utf-8")
+    staged = ingest_file(settings, "yahoo", path)
+    assert _staged_records(settings, "yahoo", staged.extraction_id) == [
+        {
+            "player": 'D\'Andre "Tank" Swift \\ Jr.\tII Noé',
+            "position": "RB",
+            "school": "Georgia \\N",
+            "draft_year": "2020",
+            "rank": "35",
+            "position_rank": "",
+        }
+    ]
+
+
+def test_a_file_the_fast_reader_leaves_is_staged_whole_by_the_exact_one(settings, tmp_path):
+    # A form feed is a line break to the fast reader's splitter, plain text to the exact reader.
+    path = tmp_path / "yahoo.csv"
+    path.write_text(HEADER + "Joe Burrow,QB,LSU\x0c,2020,1,1\n\nTua Tagovailoa,QB,Alabama,2020,5,2\n", encoding="utf-8")
+    staged = ingest_file(settings, "yahoo", path)
+    records = _staged_records(settings, "yahoo", staged.extraction_id)
+    assert [(r["player"], r["school"]) for r in records] == [("Joe Burrow", "LSU\x0c"), ("Tua Tagovailoa", "Alabama")]
+    assert (staged.account.lines_read, staged.account.blank_lines, staged.rows) == (4, 1, 2)
+
+
 def test_ingesting_a_source_again_replaces_its_rows(settings):
     extraction_id = stage_fixtures(settings, ("yahoo",))
     ingest_file(settings, "yahoo", Path(__file__).parents[1] / "fixtures" / "yahoo.csv", extraction_id)

@@ -1,7 +1,7 @@
 """Property: for any file mixing valid rows, stray quotes, blank lines, footers, extra and missing fields and
 bad bytes, every data line ends up staged, rejected or quarantined with a reason: none silently dropped,
 none doubled. A file with a structural defect is refused at a line that holds one, and nothing of it is
-read as records."""
+read as records. The plain reader (the fast path) reads such a file the same, or leaves it to the exact one."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl_worker.errors import RecordError
-from etl_worker.exportfile import ExportError, ExportReader
+from etl_worker.exportfile import ExportError, ExportReader, NotPlain, PlainReader
 from etl_worker.sources import get_source
 
 HEADER = b"player,position,school,draft_year,rank,position_rank"
@@ -65,12 +65,17 @@ def test_every_line_is_staged_rejected_or_quarantined_or_the_file_refused_at_a_b
     defects = {number for number, line in numbered if line.kind in STRUCTURAL}
     reader = ExportReader(io.BytesIO(content), "yahoo_generated.csv", source)
     try:
-        staged = list(reader.records())
+        staged = [(n, dict(zip(reader.header, fields, strict=True))) for n, fields in reader.records()]
     except ExportError as exc:
         assert defects, f"refused a file without a defect: {exc}"
         assert exc.line in defects, f"refused at line {exc.line}, the defects are at {sorted(defects)}"
+        with pytest.raises(NotPlain):  # the fast path never stages what the exact reader refuses
+            list(PlainReader(io.BytesIO(content), "yahoo_generated.csv", source).records())
         return
     assert not defects, f"a defect at lines {sorted(defects)} was read as data"
+    plain = PlainReader(io.BytesIO(content), "yahoo_generated.csv", source)
+    assert [(n, dict(zip(plain.header, f, strict=True))) for n, f in plain.records()] == staged
+    assert vars(plain.account) == vars(reader.account)
 
     account = reader.account
     physical = len(body) + 1 - (1 if not trailing and body and body[-1].kind == "blank" else 0)

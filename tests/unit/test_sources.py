@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 from pathlib import Path
 
 import pytest
 
 from etl_worker.errors import ConfigurationError, RecordError
-from etl_worker.exportfile import ExportReader
+from etl_worker.exportfile import PLAIN_BLOCK_BYTES, ExportReader, PlainReader
 from etl_worker.normalize import college_key, height_inches, name_key, position_group
 from etl_worker.sources import get_source
 from tests.helpers import FIXTURES
@@ -84,7 +86,9 @@ def test_no_real_player_is_quarantined_as_a_summary_header_or_name_only_line(pat
     adapter = get_source(path.name.split("_")[0])
     caught = []
     with path.open("rb") as handle:
-        for _, record in ExportReader(handle, path.name, adapter).records():
+        reader = ExportReader(handle, path.name, adapter)
+        for _, fields in reader.records():
+            record = dict(zip(reader.header, fields, strict=True))
             try:
                 adapter.parse(record)
             except RecordError as exc:
@@ -138,3 +142,30 @@ def test_the_seeds_transformer_types_name_exactly_the_built_in_sources():
     from etl_worker.models import TransformerType
 
     assert {t.value for t in TransformerType} == {cls().name for cls in sources._BUILT_IN}
+
+
+def _both(content: bytes, source: str) -> tuple[list, list, PlainReader, ExportReader]:  # type: ignore[type-arg]
+    adapter = get_source(source)
+    exact = ExportReader(io.BytesIO(content), "export.csv", adapter)
+    plain = PlainReader(io.BytesIO(content), "export.csv", adapter)
+    return list(plain.records()), list(exact.records()), plain, exact
+
+
+@pytest.mark.parametrize("path", PACKAGED, ids=lambda p: p.name)
+def test_the_plain_reader_reads_every_real_export_as_the_exact_reader_does(path):
+    """The fast path of ingest, over the real files (NFL's quoted newlines included)."""
+    plain, exact, plain_reader, exact_reader = _both(path.read_bytes(), path.name.split("_")[0])
+    assert plain == exact and len(plain) > 0
+    assert vars(plain_reader.account) == vars(exact_reader.account)
+
+
+def test_the_plain_reader_reads_across_its_blocks_without_losing_or_splitting_a_line():
+    header = b"player,position,school,draft_year,rank,position_rank\r\n"
+    rows = [b"Jo\xc3\xa9 Burrow %d,QB,LSU,2020,%d,1\r\n" % (i, i) for i in range(1, 90_001)]
+    content = header + b"".join(rows)
+    assert len(content) > 3 * PLAIN_BLOCK_BYTES
+    plain, exact, plain_reader, exact_reader = _both(content, "yahoo")
+    assert plain == exact and len(plain) == 90_000
+    assert [n for n, _ in plain] == list(range(2, 90_002))
+    assert vars(plain_reader.account) == vars(exact_reader.account)
+    assert plain_reader.digest.hexdigest() == hashlib.sha256(content).hexdigest()
