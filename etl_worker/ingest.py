@@ -139,7 +139,7 @@ def _stage(
             if new:
                 staging.ensure_extraction(conn, extraction_id)
             try:
-                state = staging.extraction_state(conn, extraction_id)
+                state = staging.extraction_state(conn, extraction_id, lock=True)
             except NotFoundError:
                 raise NotFoundError(
                     f"extraction {extraction_id} does not exist; leave out --extraction-id to start a new extraction"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON, JSONB
 
 metadata = sa.MetaData(
     naming_convention={
@@ -56,9 +56,10 @@ def _staging(source: str, meta: sa.MetaData) -> sa.Table:
     return sa.Table(
         f"{source}_staging",
         meta,
-        sa.Column("extraction_id", UUID, sa.ForeignKey(extractions.c.extraction_id), primary_key=True),
+        # No foreign key: ingest locks the extraction once, not per row; records as read (migration 0014).
+        sa.Column("extraction_id", UUID, primary_key=True),
         sa.Column("row_number", sa.Integer, primary_key=True),
-        sa.Column("record", JSONB, nullable=False),
+        sa.Column("record", JSON, nullable=False),
     )
 
 

@@ -37,10 +37,11 @@ def ensure_extraction(conn: Connection, extraction_id: str) -> None:
     conn.execute(insert(extractions).values(extraction_id=extraction_id).on_conflict_do_nothing())
 
 
-def extraction_state(conn: Connection, extraction_id: str) -> str:
-    state = conn.execute(
-        sa.select(extractions.c.state).where(extractions.c.extraction_id == extraction_id)
-    ).scalar_one_or_none()
+def extraction_state(conn: Connection, extraction_id: str, lock: bool = False) -> str:
+    """The extraction's state; with ``lock``, its row is held until the transaction ends (``FOR KEY
+    SHARE``: staging into it, the extraction cannot go, as a foreign key would hold it per row)."""
+    query = sa.select(extractions.c.state).where(extractions.c.extraction_id == extraction_id)
+    state = conn.execute(query.with_for_update(read=True, key_share=True) if lock else query).scalar_one_or_none()
     if state is None:
         raise NotFoundError(f"extraction {extraction_id} does not exist")
     return state
