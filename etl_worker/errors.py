@@ -2,6 +2,7 @@
 
 - ``RetriableError``: a passing fault (connection lost, deadlock, serialization failure); Celery retries.
 - ``FatalError``: the run cannot go on (bad configuration, unknown extraction); one clear message.
+- ``ExportError``: a file that cannot be staged as it is (a ``ConfigurationError``: file, line, problem).
 - ``RecordError``: one bad source row; it is quarantined with the reason and the run goes on.
 - ``BatchesPending``: validate waits for transform batches that have not reported (retried, unbounded).
 
@@ -9,6 +10,8 @@ A data-quality FAIL is no exception: it is the validate phase's outcome, which h
 """
 
 from __future__ import annotations
+
+from etl_worker.display import printable
 
 
 class ETLError(Exception):
@@ -29,6 +32,21 @@ class ConfigurationError(FatalError):
 
 class NotFoundError(FatalError):
     """An extraction, execution or source that does not exist."""
+
+
+class ExportError(ConfigurationError):
+    """A file that cannot be staged as it is: one line saying where and why."""
+
+    def __init__(self, name: str, line: int | None, problem: str) -> None:
+        where = f"{printable(name)}: line {line:,}" if line else printable(name)
+        super().__init__(f"{where}: {problem}")
+        self.line = line
+        self.problem = problem
+
+
+class NotPlain(Exception):
+    """Ingest's fast reader met something it does not read plainly: the exact reader reads the file
+    again (never seen outside ingest)."""
 
 
 class RecordError(ETLError):

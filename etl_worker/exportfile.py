@@ -34,7 +34,7 @@ from itertools import chain
 from typing import BinaryIO
 
 from etl_worker.display import printable
-from etl_worker.errors import ConfigurationError
+from etl_worker.errors import ExportError, NotPlain
 from etl_worker.sources.base import Source
 
 MAX_LINE_BYTES = 4 << 20  # one physical line
@@ -45,16 +45,6 @@ EMPTY_RECORD = "every field is empty"
 
 # csv's limit is process-wide; a field this long is refused with its line rather than read.
 csv.field_size_limit(MAX_FIELD_CHARS)
-
-
-class ExportError(ConfigurationError):
-    """A file that cannot be staged as it is: one line saying where and why."""
-
-    def __init__(self, name: str, line: int | None, problem: str) -> None:
-        where = f"{printable(name)}: line {line:,}" if line else printable(name)
-        super().__init__(f"{where}: {problem}")
-        self.line = line
-        self.problem = problem
 
 
 @dataclass
@@ -97,10 +87,6 @@ def spanning_problem(source: Source, header: list[str], row: list[str], start: i
         if any(line.count(",") >= len(header) - 1 for line in value.splitlines()):
             return f"{where} that swallowed lines shaped like records (a stray quote?)"
     return None
-
-
-class NotPlain(Exception):
-    """The plain reader met something it does not read: the exact reader reads the file again."""
 
 
 # What str.splitlines() splits on besides a newline (a CR before a newline ends the line with it).
@@ -173,13 +159,16 @@ class PlainReader:
 
 
 class ExportReader:
-    """Iterate the records of one export (``records()``), checking each; ``account`` fills as it goes."""
+    """Iterate the records of one export (``records()``), checking each; ``account`` fills as it goes,
+    as do ``digest`` (the SHA-256 of what was read) and ``position`` (the bytes read)."""
 
     def __init__(self, raw: BinaryIO, name: str, source: Source) -> None:
         self.raw = raw
         self.name = name
         self.source = source
         self.account = Account()
+        self.digest = hashlib.sha256()
+        self.position = 0
         self._reader = csv.reader(self._lines(), strict=True)
         self.header = self._read_header()
 
@@ -192,6 +181,8 @@ class ExportReader:
             chunk = self.raw.readline(MAX_LINE_BYTES + 1)
             if not chunk:
                 return
+            self.digest.update(chunk)
+            self.position += len(chunk)
             number += 1
             self.account.lines_read = number
             if len(chunk) > MAX_LINE_BYTES:

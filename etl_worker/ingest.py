@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from etl_worker.db import staging
 from etl_worker.db.engine import transaction
 from etl_worker.display import printable
-from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
-from etl_worker.exportfile import Account, ExportError, ExportReader, NotPlain, PlainReader
+from etl_worker.errors import ConfigurationError, ExportError, FatalError, NotFoundError, NotPlain
+from etl_worker.exportfile import Account, ExportReader, PlainReader
 from etl_worker.settings import Settings
 from etl_worker.sources import get_source
 from etl_worker.sources.base import Source
@@ -25,38 +25,6 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-class _Hashing:
-    """A binary file read line by line, hashed on the way (one pass for checksum and content)."""
-
-    def __init__(self, raw: object) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-        self.position = 0
-
-    def readline(self, limit: int = -1) -> bytes:
-        line: bytes = self.raw.readline(limit)  # type: ignore[attr-defined]
-        self.digest.update(line)
-        self.position += len(line)
-        return line
-
-
-class _Exact:
-    """``ExportReader`` over a hashed file, with the plain reader's ``digest`` and ``position``."""
-
-    def __init__(self, raw: object, name: str, source: Source) -> None:
-        self._hashing = _Hashing(raw)
-        self._reader = ExportReader(self._hashing, name, source)  # type: ignore[arg-type]
-        self.header, self.account, self.records = self._reader.header, self._reader.account, self._reader.records
-
-    @property
-    def digest(self) -> Any:
-        return self._hashing.digest
-
-    @property
-    def position(self) -> int:
-        return self._hashing.position
 
 
 @dataclass(frozen=True)
@@ -106,7 +74,7 @@ def ingest_file(
         try:
             return _stage(settings, source, path, extraction_id, new, PlainReader, on_progress)
         except NotPlain:  # nothing was staged: the exact reader refuses the file or stages it
-            return _stage(settings, source, path, extraction_id, new, _Exact, on_progress)
+            return _stage(settings, source, path, extraction_id, new, ExportReader, on_progress)
     except OSError as exc:
         raise ExportError(name, None, f"could not be read: {exc.strerror or exc}") from None
 
@@ -117,7 +85,7 @@ def _stage(
     path: Path,
     extraction_id: str,
     new: bool,
-    reader_type: Callable[[BinaryIO, str, Source], PlainReader | _Exact],
+    reader_type: Callable[[BinaryIO, str, Source], PlainReader | ExportReader],
     on_progress: Callable[[int, int], None] | None,
 ) -> Staged:
     """Stage the file in one transaction with a reader (which raises ``NotPlain``, or ``ExportError``)."""

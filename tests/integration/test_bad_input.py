@@ -12,8 +12,7 @@ import sqlalchemy as sa
 
 from etl_worker.db import quality
 from etl_worker.db.engine import transaction
-from etl_worker.errors import ConfigurationError, NotFoundError
-from etl_worker.exportfile import ExportError
+from etl_worker.errors import ConfigurationError, ExportError, NotFoundError
 from etl_worker.ingest import ingest_file
 from etl_worker.phases import transform
 from etl_worker.phases.results import Batch, RunContext

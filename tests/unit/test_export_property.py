@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl_worker.errors import RecordError
-from etl_worker.exportfile import ExportError, ExportReader, NotPlain, PlainReader
+from etl_worker.errors import ExportError, NotPlain, RecordError
+from etl_worker.exportfile import ExportReader, PlainReader
 from etl_worker.sources import get_source
 
 HEADER = b"player,position,school,draft_year,rank,position_rank"

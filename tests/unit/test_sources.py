@@ -168,4 +168,4 @@ def test_the_plain_reader_reads_across_its_blocks_without_losing_or_splitting_a_
     assert plain == exact and len(plain) == 90_000
     assert [n for n, _ in plain] == list(range(2, 90_002))
     assert vars(plain_reader.account) == vars(exact_reader.account)
-    assert plain_reader.digest.hexdigest() == hashlib.sha256(content).hexdigest()
+    assert plain_reader.digest.hexdigest() == exact_reader.digest.hexdigest() == hashlib.sha256(content).hexdigest()
