@@ -93,9 +93,9 @@ def spanning_problem(source: Source, header: list[str], row: list[str], start: i
 _OTHER_LINE_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
-class PlainReader:
-    """The fast reader of a plain export (see the module's docstring): ``records()`` as ``ExportReader``'s,
-    the file's SHA-256 in ``digest`` once read to its end, ``position`` the bytes read so far."""
+class _Reader:
+    """What both readers keep of a file: its ``account``, the SHA-256 of what was read (``digest``, the
+    file's once read to its end) and how many bytes that was (``position``)."""
 
     def __init__(self, raw: BinaryIO, name: str, source: Source) -> None:
         self.raw = raw
@@ -104,6 +104,13 @@ class PlainReader:
         self.account = Account()
         self.digest = hashlib.sha256()
         self.position = 0
+
+
+class PlainReader(_Reader):
+    """The fast reader of a plain export (see the module's docstring): ``records()`` as ``ExportReader``'s."""
+
+    def __init__(self, raw: BinaryIO, name: str, source: Source) -> None:
+        super().__init__(raw, name, source)
         self._reader = csv.reader(chain.from_iterable(self._blocks()), strict=True)
         try:
             self.header = checked_header(name, source, next(self._reader))
@@ -158,17 +165,11 @@ class PlainReader:
             account.lines_read = reader.line_num
 
 
-class ExportReader:
-    """Iterate the records of one export (``records()``), checking each; ``account`` fills as it goes,
-    as do ``digest`` (the SHA-256 of what was read) and ``position`` (the bytes read)."""
+class ExportReader(_Reader):
+    """Iterate the records of one export (``records()``), checking each; ``account`` fills as it goes."""
 
     def __init__(self, raw: BinaryIO, name: str, source: Source) -> None:
-        self.raw = raw
-        self.name = name
-        self.source = source
-        self.account = Account()
-        self.digest = hashlib.sha256()
-        self.position = 0
+        super().__init__(raw, name, source)
         self._reader = csv.reader(self._lines(), strict=True)
         self.header = self._read_header()
 

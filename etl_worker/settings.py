@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from etl_worker.broker import AMQP_SCHEMES, REDIS_SCHEMES, is_amqp
@@ -16,30 +17,39 @@ DEFAULT_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/etl_worker
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+N = TypeVar("N", int, float)
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: N,
+    parse: Callable[[str], N],
+    what: str,
+    wrong: Callable[[N], str | None],
+) -> N:
+    """The setting ``name`` parsed, else ``default``; refused in one line when ``wrong(value)`` says why."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigurationError(f"{name} must be positive, got {value}")
+        raise ConfigurationError(f"{name} must be {what}, got {raw!r}") from None
+    if (problem := wrong(value)) is not None:
+        raise ConfigurationError(f"{name} must be {problem}, got {value:g}")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int, "a whole number", lambda v: "positive" if v <= 0 else None)
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
-    return value
+    def outside(value: float) -> str | None:
+        return None if low <= value <= high else f"between {low:g} and {high:g}"
+
+    return _number(env, name, default, float, "a number", outside)
 
 
 # Each URL setting is checked here, so that a malformed one is refused in one line that says what is

@@ -17,6 +17,7 @@ from etl_worker.phases import extract, load, merge, publish, transform, validate
 from etl_worker.phases.results import Batch, Clock, Outcome, PartResult, Run, RunContext, phase_record, skipped
 from etl_worker.pipeline import build_pipeline
 from etl_worker.redact import redact_text
+from etl_worker.settings import Settings
 from etl_worker.tracking import deliveries
 
 log = logging.getLogger(__name__)
@@ -57,14 +58,18 @@ def _attempt(task: Task, ctx: RunContext, call: Callable[[], T]) -> tuple[T | No
     return outcome
 
 
-def _guarded(task: Task, phase: str, ctx: RunContext, run: Run, call: Callable[[], Outcome]) -> dict[str, Any]:
-    """The task policy of a phase: after a halted run it is recorded skipped without running; a phase that
-    could not run becomes a failed phase that halts the run. The last phase also ends the execution."""
+PhaseWork = Callable[[Settings, RunContext, Any, str | None, str | None], Outcome]
+
+
+def _guarded(task: Task, phase: str, ctx: RunContext, run: Run, work: PhaseWork, given: Any) -> dict[str, Any]:
+    """The task policy of a phase, which does ``work(settings, ctx, given, worker, task_id)``: after a halted
+    run it is recorded skipped without running; a phase that could not run becomes a failed phase that
+    halts the run. The last phase also ends the execution."""
     worker, task_id = task.request.hostname, task.request.id
     if run.halted:
         outcome = skipped(ctx, phase, run, worker, task_id)
     else:
-        result, error = _attempt(task, ctx, call)
+        result, error = _attempt(task, ctx, lambda: work(settings(), ctx, given, worker, task_id))
         if result is not None:
             return result.as_dict()
         record = phase_record(ctx, phase, PhaseStatus.FAILED, Clock(), worker, {}, error, task_id)
@@ -74,12 +79,16 @@ def _guarded(task: Task, phase: str, ctx: RunContext, run: Run, call: Callable[[
     return outcome.as_dict()
 
 
-def _part(task: Task, ctx: RunContext, run: Run, part: int | str, call: Callable[[], PartResult]) -> dict[str, Any]:
+PartWork = Callable[[Settings, RunContext, Run, Any], PartResult]
+
+
+def _part(task: Task, ctx: dict[str, Any], previous: dict[str, Any], part: int | str, work: PartWork) -> dict:
     """The task policy of a part of a phase (a chord header task): it never raises into the chord; after
     a halted run it does nothing, else it reports its result or its error."""
+    run_ctx, run = RunContext.from_dict(ctx), Outcome.from_dict(previous).run
     if run.halted:
         return PartResult(run, part).as_dict()
-    result, error = _attempt(task, ctx, call)
+    result, error = _attempt(task, run_ctx, lambda: work(settings(), run_ctx, run, part))
     return (result or PartResult(run, part, error)).as_dict()
 
 
@@ -132,14 +141,8 @@ def run_extraction(
 
 @app.task(name="etl.extract", bind=True, time_limit=LIMITS.extract)
 def extract_task(self: Task, ctx: dict[str, Any], plan: list[dict[str, Any]]) -> dict[str, Any]:
-    run_ctx, batches = RunContext.from_dict(ctx), [Batch.from_dict(b) for b in plan]
-    return _guarded(
-        self,
-        ETLPhase.EXTRACT,
-        run_ctx,
-        Run(),
-        lambda: extract.extract(settings(), run_ctx, batches, self.request.hostname, self.request.id),
-    )
+    batches = [Batch.from_dict(b) for b in plan]
+    return _guarded(self, ETLPhase.EXTRACT, RunContext.from_dict(ctx), Run(), extract.extract, batches)
 
 
 # The soft limit leaves a batch time to report its own failure before the hard limit kills it.
@@ -163,63 +166,45 @@ def transform_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], ba
 def validate_task(
     self: Task, results: list[dict[str, Any]], ctx: dict[str, Any], plan: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    run_ctx, batches = RunContext.from_dict(ctx), [Batch.from_dict(b) for b in plan]
+    batches = [Batch.from_dict(b) for b in plan]
     reported = [Outcome.from_dict(r) for r in results if isinstance(r, dict)]
-    return _guarded(
-        self,
-        ETLPhase.VALIDATE,
-        run_ctx,
-        reported[0].run if reported else Run(),
-        lambda: validate.validate(settings(), run_ctx, batches, reported, self.request.hostname, self.request.id),
-    )
+    run = reported[0].run if reported else Run()
+
+    def work(
+        settings: Settings, ctx: RunContext, reported: list[Outcome], worker: str | None, task: str | None
+    ) -> Outcome:
+        return validate.validate(settings, ctx, batches, reported, worker, task)
+
+    return _guarded(self, ETLPhase.VALIDATE, RunContext.from_dict(ctx), run, work, reported)
 
 
 @app.task(name="etl.merge_part", bind=True, time_limit=LIMITS.merge)
 def merge_part_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], part: int) -> dict[str, Any]:
-    run_ctx, run = RunContext.from_dict(ctx), Outcome.from_dict(previous).run
-    return _part(self, run_ctx, run, part, lambda: merge.merge_part(settings(), run_ctx, run, part))
+    """Resolve the surname blocks of one part of the merge (the parts run in parallel)."""
+    return _part(self, ctx, previous, part, merge.merge_part)
 
 
 @app.task(name="etl.merge", bind=True, time_limit=LIMITS.merge)
 def merge_task(self: Task, parts: list[dict[str, Any]], ctx: dict[str, Any]) -> dict[str, Any]:
-    run_ctx, results = RunContext.from_dict(ctx), [PartResult.from_dict(p) for p in parts]
-    return _guarded(
-        self,
-        ETLPhase.MERGE,
-        run_ctx,
-        results[0].run,
-        lambda: merge.merge(settings(), run_ctx, results, self.request.hostname, self.request.id),
-    )
+    results = [PartResult.from_dict(p) for p in parts]
+    return _guarded(self, ETLPhase.MERGE, RunContext.from_dict(ctx), results[0].run, merge.merge, results)
 
 
 @app.task(name="etl.load", bind=True, time_limit=LIMITS.load)
 def load_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
-    run_ctx, run = RunContext.from_dict(ctx), Outcome.from_dict(previous).run
-    return _guarded(
-        self,
-        ETLPhase.LOAD,
-        run_ctx,
-        run,
-        lambda: load.load(settings(), run_ctx, run, self.request.hostname, self.request.id),
-    )
+    run = Outcome.from_dict(previous).run
+    return _guarded(self, ETLPhase.LOAD, RunContext.from_dict(ctx), run, load.load, run)
 
 
 @app.task(name="etl.refresh_view", bind=True, time_limit=LIMITS.publish)
 def refresh_view_task(self: Task, previous: dict[str, Any], ctx: dict[str, Any], view: str) -> dict[str, Any]:
-    run_ctx, run = RunContext.from_dict(ctx), Outcome.from_dict(previous).run
-    return _part(self, run_ctx, run, view, lambda: publish.refresh(settings(), run_ctx, run, view))
+    return _part(self, ctx, previous, view, publish.refresh)
 
 
 @app.task(name="etl.publish", bind=True, time_limit=LIMITS.publish)
 def publish_task(self: Task, views: list[dict[str, Any]], ctx: dict[str, Any]) -> dict[str, Any]:
-    run_ctx, results = RunContext.from_dict(ctx), [PartResult.from_dict(v) for v in views]
-    return _guarded(
-        self,
-        ETLPhase.PUBLISH,
-        run_ctx,
-        results[0].run,
-        lambda: publish.publish(settings(), run_ctx, results, self.request.hostname, self.request.id),
-    )
+    results = [PartResult.from_dict(v) for v in views]
+    return _guarded(self, ETLPhase.PUBLISH, RunContext.from_dict(ctx), results[0].run, publish.publish, results)
 
 
 @app.task(name="etl.alert", bind=True, time_limit=LIMITS.publish)
