@@ -35,8 +35,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from etl_worker import report
 from etl_worker.db import alerts, canonical, quality, reviews, staging, tracking
 from etl_worker.db.engine import transaction
-from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
+from etl_worker.errors import ConfigurationError, FatalError, NotFoundError, RetriableError
 from etl_worker.models import ACTIVE_STATUSES, TERMINAL_STATUSES, ETLExecution, ETLStatus
+from etl_worker.redact import redact_text
 from etl_worker.settings import Settings
 from etl_worker.tracking import history
 
@@ -274,6 +275,15 @@ class Console:
         detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
         return self.page(request, "error.html", status_code=status, status=status, detail=detail)
 
+    async def failed(self, request: Request, exc: Exception) -> Response:
+        """A page that failed for a reason outside the request, in one line: the database down or
+        restarting (503: try again), or refusing the console's connection (500)."""
+        if isinstance(exc, RetriableError):
+            status, detail = 503, f"the database cannot be reached right now ({exc}); try again in a moment"
+        else:
+            status, detail = 500, str(exc)
+        return self.page(request, "error.html", status_code=status, status=status, detail=redact_text(detail))
+
 
 def create_app(settings: Settings, credentials: str | None) -> Starlette:
     """The console as an ASGI app; ``credentials`` (user:password) None only when run ``--insecure``."""
@@ -290,6 +300,12 @@ def create_app(settings: Settings, credentials: str | None) -> Starlette:
         Route("/reviews/{review_id:int}/resolve", console.resolve, methods=["POST"]),
         Route("/metrics", console.metrics),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: console.error, NotFoundError: console.error})
+    handlers = {
+        HTTPException: console.error,
+        NotFoundError: console.error,
+        RetriableError: console.failed,
+        ConfigurationError: console.failed,
+    }
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.add_middleware(BasicAuth, credentials=credentials)
     return app
