@@ -28,7 +28,8 @@ def _number(
     what: str,
     wrong: Callable[[N], str | None],
 ) -> N:
-    """The setting ``name`` parsed, else ``default``; refused in one line when ``wrong(value)`` says why."""
+    """The setting ``name`` parsed, else ``default``; refused in one line when ``wrong(value)`` says what
+    it must be."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -37,17 +38,17 @@ def _number(
     except ValueError:
         raise ConfigurationError(f"{name} must be {what}, got {raw!r}") from None
     if (problem := wrong(value)) is not None:
-        raise ConfigurationError(f"{name} must be {problem}, got {value:g}")
+        raise ConfigurationError(f"{name} must be {problem}")
     return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    return _number(env, name, default, int, "a whole number", lambda v: "positive" if v <= 0 else None)
+    return _number(env, name, default, int, "a whole number", lambda v: f"positive, got {v}" if v <= 0 else None)
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     def outside(value: float) -> str | None:
-        return None if low <= value <= high else f"between {low:g} and {high:g}"
+        return None if low <= value <= high else f"between {low:g} and {high:g}, got {value:g}"
 
     return _number(env, name, default, float, "a number", outside)
 

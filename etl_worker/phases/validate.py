@@ -7,6 +7,7 @@ the ledger. A FAIL halts the run before anything reaches the canonical tables.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -107,11 +108,11 @@ def validate(
             return Outcome(run, [record])
         failed = sorted({key[0] for key, o in outcomes.items() if o.get("status") != TransformerStatus.SUCCESS})
         records = [transform_phase_record(ctx, outcomes, reported, failed)]
-        ok = sorted(set(ctx.sources) - set(failed))
-        metrics = rules.run_rules(conn, ctx.extraction_id, ok, failed, rules.load_rules(ctx.rules))
+        run = Run(failed_sources=tuple(failed))
+        metrics = rules.run_rules(conn, ctx.extraction_id, run.sources_ok(ctx), failed, rules.load_rules(ctx.rules))
         quality.store_metrics(conn, ctx.execution_id, ctx.extraction_id, metrics)
     status, score = rules.verdict(metrics)
-    run = Run(failed_sources=tuple(failed), quality_score=score)
+    run = replace(run, quality_score=score)
     details: dict[str, Any] = {
         "overall_status": status,
         "quality_score": score,
