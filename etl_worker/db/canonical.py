@@ -64,9 +64,7 @@ SELECT DISTINCT ON (c.prospect_id, g.source, g.grade_type)
        c.prospect_id, g.source, g.grade_type, g.grade, g.scale, g.grade_normalized, g.rank,
        g.position_rank, g.season
 FROM work_grades g
-JOIN lineage_links l ON l.extraction_id = g.extraction_id AND l.execution_id = :merged_by
-    AND l.source = g.source AND l.row_number = g.row_number
-JOIN prospect_core c ON c.match_key = l.match_key
+JOIN load_ids c ON c.source = g.source AND c.row_number = g.row_number
 WHERE g.extraction_id = :extraction_id AND g.source = ANY(:sources) /*only*/
 ORDER BY c.prospect_id, g.source, g.grade_type, g.season DESC NULLS LAST, g.row_number DESC
 ON CONFLICT (prospect_id, source, grade_type) DO UPDATE SET
@@ -80,9 +78,7 @@ _UPSERT_MEASUREMENTS = f"""
 INSERT INTO prospect_measurements AS t (prospect_id, source, {_M})
 SELECT DISTINCT ON (c.prospect_id, m.source) c.prospect_id, m.source, {", ".join("m." + f for f in MEASUREMENT_FIELDS)}
 FROM work_measurements m
-JOIN lineage_links l ON l.extraction_id = m.extraction_id AND l.execution_id = :merged_by
-    AND l.source = m.source AND l.row_number = m.row_number
-JOIN prospect_core c ON c.match_key = l.match_key
+JOIN load_ids c ON c.source = m.source AND c.row_number = m.row_number
 WHERE m.extraction_id = :extraction_id AND m.source = ANY(:sources) /*only*/
 ORDER BY c.prospect_id, m.source, m.row_number DESC
 ON CONFLICT (prospect_id, source) DO UPDATE SET
@@ -96,14 +92,23 @@ _UPSERT_STATS = f"""
 INSERT INTO prospect_college_stats AS t (prospect_id, source, season, team, {_S})
 SELECT c.prospect_id, s.source, s.season, s.team, {", ".join(f"max(s.{f})" for f in STAT_FIELDS)}
 FROM work_college_stats s
-JOIN lineage_links l ON l.extraction_id = s.extraction_id AND l.execution_id = :merged_by
-    AND l.source = s.source AND l.row_number = s.row_number
-JOIN prospect_core c ON c.match_key = l.match_key
+JOIN load_ids c ON c.source = s.source AND c.row_number = s.row_number
 WHERE s.extraction_id = :extraction_id AND s.source = ANY(:sources) /*only*/
 GROUP BY c.prospect_id, s.source, s.season, s.team
 ORDER BY c.prospect_id, s.source, s.season, s.team
 ON CONFLICT (prospect_id, source, season, team) DO UPDATE SET
     {", ".join(f"{f} = EXCLUDED.{f}" for f in STAT_FIELDS)}, updated_at = now()
+"""
+
+
+# The canonical prospect of each record the loaded merge linked, for the fact upserts: joined once here
+# instead of once per fact table (lineage_links to prospect_core by match key: a third of the load).
+_LOAD_IDS = """
+CREATE TEMP TABLE load_ids ON COMMIT DROP AS
+SELECT l.source, l.row_number, c.prospect_id
+FROM lineage_links l
+JOIN prospect_core c ON c.match_key = l.match_key
+WHERE l.extraction_id = :extraction_id AND l.execution_id = :merged_by /*only*/
 """
 
 
@@ -172,6 +177,7 @@ def load_canonical(conn: Connection, extraction_id: str, merged_by: str, sources
     # The upserts sort what they insert; with the default 4 MB they spill to disk from ~50k rows.
     conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
     counts = {"prospects": conn.execute(sa.text(_only(_UPSERT_PROSPECTS, "")), params).rowcount}
+    _link_prospects(conn, params, "")
     for name, sql in zip(("grades", "measurements", "stats"), _UPSERT_FACTS, strict=True):
         counts[name] = conn.execute(sa.text(_only(sql, "")), params).rowcount
     conn.execute(
@@ -182,6 +188,12 @@ def load_canonical(conn: Connection, extraction_id: str, merged_by: str, sources
         params,
     )
     return counts
+
+
+def _link_prospects(conn: Connection, params: dict[str, Any], only: str) -> None:
+    """Fill ``load_ids`` (dropped at commit) with the prospect of each record the merge linked."""
+    conn.execute(sa.text(_only(_LOAD_IDS, only)), params)
+    conn.execute(sa.text("ANALYZE load_ids"))  # temporary tables get no statistics of their own
 
 
 def prospect(conn: Connection, prospect_id: int) -> dict[str, Any] | None:
@@ -220,6 +232,7 @@ def load_record(
             .values(source_ids=sa.cast(source_ids, JSONB).op("||")(c.source_ids), updated_at=sa.func.now())
         )
     conn.execute(insert(lineage_links).values(**link, execution_id=merged_by))
+    _link_prospects(conn, params, "AND l.source = ANY(:sources) AND l.row_number = :row_number")
     counts: dict[str, Any] = {}
     for name, sql, alias in zip(("grades", "measurements", "stats"), _UPSERT_FACTS, _FACT_ALIASES, strict=True):
         counts[name] = conn.execute(sa.text(_only(sql, f"AND {alias}.row_number = :row_number")), params).rowcount
