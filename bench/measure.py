@@ -75,6 +75,42 @@ def peak_rss_mb(pid: int) -> float:
     return max(peaks, default=0.0)
 
 
+def _cpu_seconds(proc: psutil.Process) -> float:
+    """CPU seconds of a process, its live descendants and the children it has reaped."""
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+        total = proc.cpu_times().children_user + proc.cpu_times().children_system
+    except psutil.NoSuchProcess:
+        return 0.0
+    for each in procs:
+        try:
+            times = each.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def cpu_seconds(worker_pids: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by the workers and by the PostgreSQL and Redis servers on this machine
+    (their processes by name: the servers a run shares, whatever reaches them)."""
+    servers = {"postgres": 0.0, "redis": 0.0}
+    for proc in psutil.process_iter(["name", "ppid"]):
+        name = proc.info["name"] or ""
+        server = "postgres" if name == "postgres" else "redis" if name.startswith("redis-server") else None
+        if server is None:
+            continue
+        try:
+            parent = proc.parent()
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        servers[server] += times.user + times.system
+        if parent is None or (parent.name() or "") != name:  # the server's first process: its reaped backends
+            servers[server] += times.children_user + times.children_system
+    return {"workers": sum(_cpu_seconds(psutil.Process(pid)) for pid in worker_pids), **servers}
+
+
 def settings_for(url: str, args: argparse.Namespace) -> Settings:
     return Settings.from_env().with_overrides(
         database_url=url,
@@ -129,9 +165,12 @@ def pipeline(
     extraction, rows, ingest_seconds = stage(settings, paths)
     with workers(settings, count, args.work_dir / f"logs-{label}") as procs:
         runner = ETLOrchestrator(max_records_per_batch=args.batch, timeout_seconds=7200, settings=settings)
+        pids = [proc.pid for proc in procs.procs.values()]
+        cpu_before = cpu_seconds(pids)
         started = time.perf_counter()
         execution = runner.execute_extraction_sync(extraction)
         seconds = time.perf_counter() - started
+        cpu = {k: round(v - cpu_before[k], 1) for k, v in cpu_seconds(pids).items()}
         rss = {name: round(peak_rss_mb(proc.pid), 1) for name, proc in procs.procs.items()}
     assert execution.overall_status in ("success", "partial_success"), execution.error_summary
     return {
@@ -146,6 +185,10 @@ def pipeline(
         "batches": len(execution.transformers),
         "prospects_loaded": execution.total_prospects_loaded,
         "peak_rss_mb": rss,
+        # What more workers would share: PostgreSQL's CPU per second of worker CPU says at about how
+        # many busy workers its cores are full.
+        "cpu_seconds": cpu,
+        "postgres_per_worker_cpu": ratio(cpu["postgres"], cpu["workers"]),
         "timeline": analyse(settings.database_url, execution.execution_id, seconds),
     }
 
@@ -241,6 +284,7 @@ def summarise(r: dict[str, Any]) -> list[dict[str, Any]]:
         ("pipeline / ceiling (x)", ratio(two["rows_per_second"], ceiling["rows_per_second"]), None, None),
         ("ingest (rows/s)", two["ingest_rows_per_second"], ">=", 200_000),
         ("serial time, 2 workers (s)", timeline["serial_seconds"], None, None),
+        ("PostgreSQL CPU per worker CPU second, 2 workers", two.get("postgres_per_worker_cpu"), None, None),
         ("serial share of the run, 2 workers (%)", round(100 * (timeline["serial_share"] or 0), 1), "<=", 15),
         ("2 workers vs 1, measured end to end (x)", ratio(one and one["seconds"], two["seconds"]), None, None),
         ("2 workers vs 1, projected (x)", speedup.get("2"), None, None),
@@ -272,6 +316,9 @@ def print_table(r: dict[str, Any]) -> None:
             phases = ", ".join(f"{k} {v:.2f}" for k, v in p["phases"].items())
             print(
                 f"{key}: {p['seconds']:.2f} s ({p['rows_per_second']:,} rows/s; ingest {p['ingest_rows_per_second']:,} rows/s); {phases}; peak RSS {p['peak_rss_mb']}"
+            )
+            print(
+                f"    CPU seconds {p['cpu_seconds']}; PostgreSQL per worker CPU second {p['postgres_per_worker_cpu']}"
             )
     t = r["pipeline_2"]["timeline"]
     print(
