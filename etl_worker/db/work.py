@@ -118,13 +118,20 @@ def untrusted_ids(
 
 
 def prospect_blocks(
-    conn: Connection, extraction_id: str, sources: list[str], buckets: tuple[int, int], page: int = 5000
+    conn: Connection,
+    extraction_id: str,
+    sources: list[str],
+    buckets: tuple[int, int],
+    columns: Sequence[str],
+    page: int = 5000,
 ) -> Iterator[list[dict[str, Any]]]:
-    """The extraction's work prospects in ``buckets`` [low, high), in pages of whole surname blocks, by
-    keyset on (bucket, folded surname). Memory stays bounded by ``page`` rows plus the largest block.
+    """``columns`` (and the bucket and folded surname) of the extraction's work prospects in ``buckets``
+    [low, high), in pages of whole surname blocks, by keyset on (bucket, folded surname). Memory stays
+    bounded by ``page`` rows plus the largest block.
     """
     wp = work_prospects.c
-    base = sa.select(work_prospects).where(
+    names = list(dict.fromkeys([*columns, "block_bucket", "surname_key"]))
+    base = sa.select(*(wp[name] for name in names)).where(
         wp.extraction_id == extraction_id,
         wp.block_bucket >= buckets[0],
         wp.block_bucket < buckets[1],
@@ -134,7 +141,7 @@ def prospect_blocks(
     after: tuple[int, str] | None = None
     while True:
         stmt = base if after is None else base.where(sa.tuple_(wp.block_bucket, wp.surname_key) > after)
-        rows = [r._asdict() for r in conn.execute(stmt.order_by(*order).limit(page))]
+        rows = [dict(zip(names, r, strict=True)) for r in conn.execute(stmt.order_by(*order).limit(page))]
         if len(rows) < page:
             if rows:
                 yield rows
@@ -142,7 +149,7 @@ def prospect_blocks(
         last = (rows[-1]["block_bucket"], rows[-1]["surname_key"])
         rows = [r for r in rows if (r["block_bucket"], r["surname_key"]) != last]
         block = base.where(wp.block_bucket == last[0], wp.surname_key == last[1])
-        rows += [r._asdict() for r in conn.execute(block.order_by(*order))]
+        rows += [dict(zip(names, r, strict=True)) for r in conn.execute(block.order_by(*order))]
         yield rows
         after = last
 

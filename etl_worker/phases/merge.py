@@ -16,7 +16,15 @@ from typing import Any
 from etl_worker.db import canonical, reviews, work
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
-from etl_worker.phases.resolve import Record, block_bucket, existing_person, merged_row, part_buckets, resolve_block
+from etl_worker.phases.resolve import (
+    RECORD_COLUMNS,
+    Record,
+    block_bucket,
+    existing_person,
+    merged_row,
+    part_buckets,
+    resolve_block,
+)
 from etl_worker.phases.results import Clock, Outcome, PartResult, Run, RunContext, phase_record
 from etl_worker.settings import Settings
 
@@ -33,7 +41,7 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
         work.clear_resolution(conn, extraction_id, ctx.execution_id, buckets)
         untrusted = work.untrusted_ids(conn, extraction_id, sources, buckets)
         decided = reviews.decided(conn, extraction_id, sources, buckets)
-        for page in work.prospect_blocks(conn, extraction_id, sources, buckets):
+        for page in work.prospect_blocks(conn, extraction_id, sources, buckets, RECORD_COLUMNS):
             links: list[dict[str, Any]] = []
             merged: list[dict[str, Any]] = []
             held: list[dict[str, Any]] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from etl_worker.normalize import (
@@ -73,11 +73,14 @@ class Record:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Record:
         """The record of a ``work_prospects`` row (its other columns are left out)."""
-        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
+        return cls(**{f: row[f] for f in RECORD_COLUMNS})
 
     @property
     def colleges(self) -> frozenset[str]:
         return college_keys(self.college)  # cached per college string
+
+
+RECORD_COLUMNS = tuple(f.name for f in fields(Record))  # what a record reads of its work_prospects row
 
 
 def record_ids(record: Record) -> dict[str, str]:
