@@ -115,9 +115,14 @@ def _stage(
             if state == "loaded":
                 raise FatalError(f"extraction {extraction_id} is already loaded; stage into a new extraction")
             staging.ensure_staging_table(conn, source.name)
-            staging.replace_staging(conn, source.name, extraction_id, reader.header, records())
+            stored = staging.replace_staging(conn, source.name, extraction_id, reader.header, records())
             if stopped:
                 raise stopped[0]  # rolls the transaction back: nothing of the file is staged
+            if stored != reader.account.records_staged:  # what validate's row accounting starts from
+                raise FatalError(
+                    f"{path.name}: PostgreSQL stored {stored:,} of the {reader.account.records_staged:,} records "
+                    "read; nothing of the file is staged"
+                )
             staging.record_file(
                 conn, extraction_id, source.name, path.name, reader.digest.hexdigest(), **vars(reader.account)
             )

@@ -105,10 +105,12 @@ def _csv_chunks(rows: Iterable[tuple[Any, ...]], json_positions: tuple[int, ...]
         yield text.getvalue().encode()
 
 
-def _copy(conn: Connection, sql: str, chunks: Iterable[bytes]) -> None:
+def _copy(conn: Connection, sql: str, chunks: Iterable[bytes]) -> int:
+    """Run a COPY ... FROM STDIN of ``chunks``; returns the rows the server says it stored."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.copy_expert(sql, io.BufferedReader(_Stream(chunks), buffer_size=1 << 16))
+        return int(cursor.rowcount)
     finally:
         cursor.close()
 
@@ -128,7 +130,7 @@ def replace_staging(
     conn: Connection, source: str, extraction_id: str, header: list[str], records: Iterable[list[str]]
 ) -> int:
     """Replace the extraction's staging rows for ``source`` with ``records`` (fields in ``header``'s
-    order, each kept as a JSON object of column -> text); returns how many."""
+    order, each kept as a JSON object of column -> text); returns how many rows the server stored."""
     table = staging_table(source)
     conn.execute(sa.delete(table).where(table.c.extraction_id == extraction_id))
     count = 0
@@ -147,8 +149,7 @@ def replace_staging(
             count += len(chunk)
             yield b"".join(lines).replace(b"\\", b"\\\\")
 
-    _copy(conn, f"COPY {table.name} (extraction_id, row_number, record) FROM STDIN", chunks())
-    return count
+    return _copy(conn, f"COPY {table.name} (extraction_id, row_number, record) FROM STDIN", chunks())
 
 
 def record_file(

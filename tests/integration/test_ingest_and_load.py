@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from etl_worker.db import canonical
 from etl_worker.db.engine import transaction
-from etl_worker.errors import ConfigurationError
+from etl_worker.errors import ConfigurationError, FatalError
 from etl_worker.ingest import ingest_file
 from tests.helpers import stage_fixtures
 
@@ -172,3 +172,24 @@ def test_a_connection_the_server_refuses_for_good_is_not_retried(settings):  # t
     ):
         with transaction(missing) as conn:
             conn.execute(sa.text("SELECT 1"))
+
+
+def test_a_file_the_server_stores_short_is_not_staged_at_all(settings):
+    # Validate's row accounting counts from the file's record count: ingest holds it to what COPY stored.
+    skip_row = """
+        CREATE FUNCTION skip_row_three() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN IF NEW.row_number = 3 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER skip_row_three BEFORE INSERT ON yahoo_staging FOR EACH ROW EXECUTE FUNCTION skip_row_three();
+    """
+    files = "SELECT count(*) FROM extraction_files"
+    before = _count(settings, files)
+    with transaction(settings.database_url) as conn:
+        conn.execute(sa.text(skip_row))
+    try:
+        with pytest.raises(FatalError) as raised:
+            ingest_file(settings, "yahoo", Path(__file__).parents[1] / "fixtures" / "yahoo.csv")
+    finally:
+        with transaction(settings.database_url) as conn:
+            conn.execute(sa.text("DROP TRIGGER skip_row_three ON yahoo_staging; DROP FUNCTION skip_row_three()"))
+    assert str(raised.value) == "yahoo.csv: PostgreSQL stored 11 of the 12 records read; nothing of the file is staged"
+    assert _count(settings, files) == before
