@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack, suppress
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from etl_worker import sources
 from etl_worker.db import tracking, work
-from etl_worker.db.engine import transaction
+from etl_worker.db.engine import listening, transaction
 from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
 from etl_worker.models import TERMINAL_STATUSES, ETLExecution, ETLStatus, TransformerType
 from etl_worker.ops import review
@@ -161,16 +161,31 @@ class ETLOrchestrator:
             ) from None
         return started["execution_id"]
 
-    def wait(self, execution_id: str, poll_seconds: float = 0.25) -> ETLExecution:
-        """Block until the execution has an outcome (or has passed its deadline), then return it."""
-        while not self.ended(execution_id):
-            time.sleep(poll_seconds)
+    def wait(self, execution_id: str, poll_seconds: float = 1.0) -> ETLExecution:
+        """Block until the execution has an outcome (or has passed its deadline), then return it.
+
+        It wakes when an execution ends (PostgreSQL notifies the end as it commits) and every
+        ``poll_seconds`` besides, to fail a run past its deadline.
+        """
+        with listening(self.settings.database_url, tracking.ENDED_CHANNEL) as notices:
+            while not self.ended(execution_id):
+                notices.wait(poll_seconds)
         return self._recorded(execution_id)
 
-    async def wait_async(self, execution_id: str, poll_seconds: float = 0.25) -> ETLExecution:
+    async def wait_async(self, execution_id: str, poll_seconds: float = 1.0) -> ETLExecution:
         """``wait`` for an event loop: the database is read in a thread, the loop never blocks."""
-        while not await asyncio.to_thread(self.ended, execution_id):
-            await asyncio.sleep(poll_seconds)
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        with ExitStack() as stack:
+            listen = listening(self.settings.database_url, tracking.ENDED_CHANNEL)
+            notices = await asyncio.to_thread(stack.enter_context, listen)
+            loop.add_reader(notices.fileno(), woken.set)
+            stack.callback(loop.remove_reader, notices.fileno())
+            while not await asyncio.to_thread(self.ended, execution_id):
+                if not notices.drain():
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), poll_seconds)
+                woken.clear()
         return await asyncio.to_thread(self._recorded, execution_id)
 
     def ended(self, execution_id: str) -> bool:

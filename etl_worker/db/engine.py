@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import select
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import orjson
+import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -79,6 +82,15 @@ def is_retriable(exc: BaseException) -> bool:
     return False
 
 
+def _raise_translated(exc: sa.exc.DBAPIError) -> None:
+    """Raise what a database error surfaces as, if it is one of ours: ``ConfigurationError`` when the
+    server refuses the connection for good, ``RetriableError`` for a passing fault."""
+    if is_refused(exc):
+        raise ConfigurationError(f"the database refused the connection: {_first_line(exc.orig)}") from None
+    if is_retriable(exc):
+        raise RetriableError(f"database: {_first_line(exc.orig)}") from exc
+
+
 @contextmanager
 def transaction(url: str) -> Iterator[Connection]:
     """One transaction on this process's engine; passing faults surface as ``RetriableError``, a
@@ -87,11 +99,61 @@ def transaction(url: str) -> Iterator[Connection]:
         with get_engine(url).begin() as conn:
             yield conn
     except sa.exc.DBAPIError as exc:
-        if is_refused(exc):
-            raise ConfigurationError(f"the database refused the connection: {_first_line(exc.orig)}") from None
-        if is_retriable(exc):
-            raise RetriableError(f"database: {_first_line(exc.orig)}") from exc
+        _raise_translated(exc)
         raise
+
+
+class Notices:
+    """Notifications on a LISTENing connection: ``wait`` blocks for the next one; an event loop watches
+    ``fileno()`` for readability and calls ``drain``."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def fileno(self) -> int:
+        return int(self._conn.fileno())
+
+    def drain(self) -> bool:
+        """Read what the server sent without blocking; whether a notification had come."""
+        self._conn.poll()
+        came = bool(self._conn.notifies)
+        self._conn.notifies.clear()
+        return came
+
+    def wait(self, seconds: float) -> None:
+        """Return when a notification has come since the last wait or drain, or after ``seconds``."""
+        if not self._conn.notifies:
+            select.select([self], [], [], seconds)
+        self.drain()
+
+
+@contextmanager
+def listening(url: str, channel: str) -> Iterator[Notices]:
+    """LISTEN on ``channel`` for as long as the block runs, on a connection of its own."""
+    try:
+        pooled = get_engine(url).raw_connection()
+    except sa.exc.DBAPIError as exc:
+        _raise_translated(exc)
+        raise
+    conn = pooled.dbapi_connection
+    clean = False
+    try:
+        conn.autocommit = True  # type: ignore[union-attr]
+        with conn.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(f"LISTEN {channel}")
+        try:
+            yield Notices(conn)
+        except psycopg2.OperationalError as exc:  # the connection was lost while waiting
+            raise RetriableError(f"database: {_first_line(exc)}") from exc
+        with conn.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(f"UNLISTEN {channel}")
+        conn.autocommit = False  # type: ignore[union-attr]
+        clean = True
+    finally:
+        if clean:
+            pooled.close()
+        else:  # it may still listen, or be broken: never hand it back to the pool
+            pooled.invalidate()
 
 
 def check_reachable(url: str) -> None:

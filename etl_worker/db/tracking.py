@@ -205,21 +205,32 @@ def record_resume(conn: Connection, execution_id: str, phase: str) -> None:
     )
 
 
+# Notified with the execution's id when the transaction that ends an execution commits (whoever waits
+# for one listens instead of polling).
+ENDED_CHANNEL = "etl_execution_ended"
+
+
+def _announce_ended(conn: Connection, execution_ids: Sequence[str]) -> None:
+    for execution_id in execution_ids:
+        conn.execute(sa.select(sa.func.pg_notify(ENDED_CHANNEL, str(execution_id))))
+
+
 def finish_execution(conn: Connection, execution_id: str, status: str, **values: Any) -> bool:
     """Record the outcome of an active execution; a finished one is left as it is."""
     t = etl_executions.c
-    return bool(
-        conn.execute(
-            sa.update(etl_executions)
-            .where(t.execution_id == execution_id, t.status.in_(ACTIVE_STATUSES))
-            .values(
-                status=status,
-                completed_at=sa.func.now(),
-                duration_seconds=sa.func.extract("epoch", sa.func.now() - t.started_at),
-                **values,
-            )
-        ).rowcount
-    )
+    finished = conn.execute(
+        sa.update(etl_executions)
+        .where(t.execution_id == execution_id, t.status.in_(ACTIVE_STATUSES))
+        .values(
+            status=status,
+            completed_at=sa.func.now(),
+            duration_seconds=sa.func.extract("epoch", sa.func.now() - t.started_at),
+            **values,
+        )
+    ).rowcount
+    if finished:
+        _announce_ended(conn, [execution_id])
+    return bool(finished)
 
 
 def fail_overdue(conn: Connection) -> list[str]:
@@ -240,7 +251,9 @@ def fail_overdue(conn: Connection) -> list[str]:
         )
         .returning(t.execution_id)
     )
-    return [r[0] for r in result]
+    expired = [r[0] for r in result]
+    _announce_ended(conn, expired)
+    return expired
 
 
 def count_delivery(
