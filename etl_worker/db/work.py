@@ -54,8 +54,15 @@ MERGED = (lineage_links, work_merged_prospects)  # the tables merge writes (load
 
 def analyze(conn: Connection, tables: Sequence[sa.Table]) -> None:
     """Refresh the planner's statistics of tables a phase just filled by COPY: without statistics the
-    planner picks nested loops that turn seconds into minutes."""
+    planner picks nested loops that turn seconds into minutes.
+
+    Only the pipeline's own joins read these statistics, and they need sizes, not fine histograms: a
+    sample of 3,000 rows per table instead of 30,000 (1.2-2.6 s -> 0.13 s for the work tables at
+    1,000,000 rows, on the serial path, with the same plans).
+    """
+    conn.execute(sa.text("SET LOCAL default_statistics_target = 10"))
     conn.execute(sa.text(f"ANALYZE {', '.join(t.name for t in tables)}"))
+    conn.execute(sa.text("SET LOCAL default_statistics_target TO DEFAULT"))
 
 
 def record_batch(conn: Connection, **values: Any) -> None:
