@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl_worker import plugins
-from etl_worker.db import quality
+from etl_worker.db import quality, work
 from etl_worker.db.schema import work_measurements, work_prospects
 from etl_worker.errors import ConfigurationError
 from etl_worker.sources import Source, get_source
@@ -42,6 +42,11 @@ class Scope:
 
     def volumes(self) -> dict[str, dict[str, int]]:
         return self.once("volumes", lambda: quality.source_volumes(self.conn, self.extraction_id, self.sources))
+
+    def shared_ids(self) -> dict[str, tuple[int, int]]:
+        """Per source: records whose source id another record carries, and records with an id (validate
+        marks them for the merge before the rules run: ``work.mark_shared_ids``)."""
+        return self.once("shared_ids", lambda: work.mark_shared_ids(self.conn, self.extraction_id, self.sources))
 
 
 Measure = Callable[[Scope], dict[str, float]]
@@ -141,7 +146,8 @@ def _range(field_name: str) -> Measure:
 
 
 def _duplicate_ids(scope: Scope) -> dict[str, float]:
-    return quality.duplicate_id_share(scope.conn, scope.extraction_id, scope.sources)
+    """Per source with ids: the share of records whose source id another record of the extraction carries."""
+    return {source: shared / total for source, (shared, total) in scope.shared_ids().items() if total}
 
 
 def _combine_weight_agreement(scope: Scope) -> dict[str, float]:
@@ -237,8 +243,10 @@ def run_rules(
     sources: list[str],
     failed_sources: list[str],
     rules: Sequence[Rule] = RULES,
+    shared_ids: dict[str, tuple[int, int]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every rule's verdict per scope, plus one for the sources whose transformer failed."""
+    """Every rule's verdict per scope, plus one for the sources whose transformer failed (``shared_ids``:
+    what ``work.mark_shared_ids`` returned, when the caller marked them)."""
     metrics = []
     share_failed = len(failed_sources) / (len(sources) + len(failed_sources)) if failed_sources else 0.0
     metrics.append(
@@ -253,6 +261,8 @@ def run_rules(
         }
     )
     measured = Scope(conn, extraction_id, sources)
+    if shared_ids is not None:
+        measured.once("shared_ids", lambda: shared_ids)
     for rule in rules:
         for scope, value in sorted(rule.measure(measured).items()):
             metrics.append(

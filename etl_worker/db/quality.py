@@ -121,20 +121,6 @@ def out_of_range_by_group(
     return out
 
 
-def duplicate_id_share(conn: Connection, extraction_id: str, sources: Iterable[str]) -> dict[str, float]:
-    """Per source: the share of records whose source id another record of the extraction also carries."""
-    p = work_prospects.c
-    counted = (
-        sa.select(p.source, sa.func.count().over(partition_by=(p.source, p.source_player_id)).label("n"))
-        .where(p.extraction_id == extraction_id, p.source.in_(list(sources)), p.source_player_id.is_not(None))
-        .subquery()
-    )
-    result = conn.execute(
-        sa.select(counted.c.source, sa.func.avg(sa.case((counted.c.n > 1, 1.0), else_=0.0))).group_by(counted.c.source)
-    )
-    return {source: float(share) for source, share in result}
-
-
 def weight_disagreement(
     conn: Connection, extraction_id: str, first: str, second: str, tolerance: float
 ) -> float | None:

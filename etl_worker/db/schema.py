@@ -191,8 +191,11 @@ work_prospects = sa.Table(
     # The bucket of the record's surname block: a merge part resolves a range of buckets
     # (etl_worker.phases.resolve.block_bucket).
     sa.Column("block_bucket", sa.SmallInteger, nullable=False),
+    # Another record of the extraction carries the same source id (an id error in the export): the merge
+    # does not join by it. Marked by validate (etl_worker.db.work.mark_shared_ids).
+    sa.Column("id_shared", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_work_prospects_extraction_bucket_surname_key", "extraction_id", "block_bucket", "surname_key"),
-    # A merge part asks whether another record of the extraction carries the same source id.
+    # Validate groups the extraction's records by source id.
     sa.Index("ix_work_prospects_extraction_source_player_id", "extraction_id", "source", "source_player_id"),
 )
 

@@ -97,31 +97,30 @@ def all_batches_done(conn: Connection, extraction_id: str, plan: Mapping[str, in
     return bool(wanted) and all(ledger.get(key, {}).get("status") == TransformerStatus.SUCCESS for key in wanted)
 
 
-def untrusted_ids(
-    conn: Connection, extraction_id: str, sources: list[str], buckets: tuple[int, int]
-) -> set[tuple[str, str]]:
-    """(source, id) pairs carried by a record in ``buckets`` and by another record of the extraction:
-    an id error in the export."""
-    wp = work_prospects.c
-    other = work_prospects.alias("other")
+def mark_shared_ids(conn: Connection, extraction_id: str, sources: list[str]) -> dict[str, tuple[int, int]]:
+    """Mark the extraction's records whose source id another record of it also carries (an id error in
+    the export: the merge does not join by it); per source, (records marked, records with an id).
+
+    Once per extraction, in validate, instead of once per merge part over the whole extraction.
+    """
     result = conn.execute(
-        sa.select(wp.source, wp.source_player_id)
-        .distinct()
-        .where(
-            wp.extraction_id == extraction_id,
-            wp.block_bucket >= buckets[0],
-            wp.block_bucket < buckets[1],
-            wp.source.in_(sources),
-            wp.source_player_id.is_not(None),
-            sa.exists().where(
-                other.c.extraction_id == extraction_id,
-                other.c.source == wp.source,
-                other.c.source_player_id == wp.source_player_id,
-                other.c.row_number != wp.row_number,
-            ),
-        )
+        sa.text(
+            """
+            WITH ids AS (
+                SELECT source, source_player_id, count(*) AS n FROM work_prospects
+                WHERE extraction_id = :x AND source = ANY(:sources) AND source_player_id IS NOT NULL
+                GROUP BY source, source_player_id
+            ), marked AS (
+                UPDATE work_prospects w SET id_shared = true FROM ids
+                WHERE ids.n > 1 AND w.extraction_id = :x AND w.source = ids.source
+                  AND w.source_player_id = ids.source_player_id AND NOT w.id_shared
+            )
+            SELECT source, coalesce(sum(n) FILTER (WHERE n > 1), 0), sum(n) FROM ids GROUP BY source
+            """
+        ),
+        {"x": extraction_id, "sources": sources},
     )
-    return {(r[0], r[1]) for r in result}
+    return {source: (int(shared), int(total)) for source, shared, total in result}
 
 
 def prospect_blocks(

@@ -39,9 +39,10 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
     buckets = part_buckets(part, ctx.merge_parts)
     with transaction(settings.database_url) as conn:
         work.clear_resolution(conn, extraction_id, ctx.execution_id, buckets)
-        untrusted = work.untrusted_ids(conn, extraction_id, sources, buckets)
         decided = reviews.decided(conn, extraction_id, sources, buckets)
-        for page in work.prospect_blocks(conn, extraction_id, sources, buckets, RECORD_COLUMNS):
+        for page in work.prospect_blocks(conn, extraction_id, sources, buckets, (*RECORD_COLUMNS, "id_shared")):
+            # Ids another record of the extraction also carries (validate marked them) join nobody.
+            untrusted = {(r["source"], r["source_player_id"]) for r in page if r["id_shared"]}
             links: list[dict[str, Any]] = []
             merged: list[dict[str, Any]] = []
             held: list[dict[str, Any]] = []

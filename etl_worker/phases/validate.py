@@ -109,7 +109,9 @@ def validate(
         failed = sorted({key[0] for key, o in outcomes.items() if o.get("status") != TransformerStatus.SUCCESS})
         records = [transform_phase_record(ctx, outcomes, reported, failed)]
         run = Run(failed_sources=tuple(failed))
-        metrics = rules.run_rules(conn, ctx.extraction_id, run.sources_ok(ctx), failed, rules.load_rules(ctx.rules))
+        sources = run.sources_ok(ctx)
+        shared = work.mark_shared_ids(conn, ctx.extraction_id, sources)  # whatever rules run: the merge reads them
+        metrics = rules.run_rules(conn, ctx.extraction_id, sources, failed, rules.load_rules(ctx.rules), shared)
         quality.store_metrics(conn, ctx.execution_id, ctx.extraction_id, metrics)
     status, score = rules.verdict(metrics)
     run = replace(run, quality_score=score)

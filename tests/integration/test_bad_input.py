@@ -250,3 +250,24 @@ def test_ids_that_do_not_exist_are_refused_in_one_line(settings, tmp_path):
 def test_a_bad_extraction_id_is_a_configuration_error(settings):
     with pytest.raises(ConfigurationError, match="is not a UUID"):
         ingest_file(settings, "yahoo", Path(__file__).parents[1] / "fixtures" / "yahoo.csv", "not-an-id")
+
+
+def test_an_id_two_records_carry_is_marked_for_the_merge_and_fails_its_rule(settings, tmp_path):
+    # Brandon Scherff's row carries Amari Cooper's NFL.com id: an id error in the export. Neither record
+    # may be joined by that id; validate marks both once for every merge part.
+    lines = (Path(__file__).parents[1] / "fixtures" / "nfl.csv").read_text().splitlines()
+    cooper, scherff = "3200434f-4f48-7703-16a5-c78426109031", "32005343-4813-5412-5c1e-e60f23b4bdde"
+    assert cooper in lines[1] and scherff in lines[2]
+    path = tmp_path / "nfl_shared_id.csv"
+    path.write_text("\n".join([lines[0], lines[1], lines[2].replace(scherff, cooper), *lines[3:]]) + "\n")
+    staged = ingest_file(settings, "nfl", path)
+    _transform_all(settings, staged.extraction_id, "nfl", staged.rows)
+    with transaction(settings.database_url) as conn:
+        verdicts = {m["rule"]: m for m in run_rules(conn, staged.extraction_id, ["nfl"], [])}
+        marked = conn.execute(
+            sa.text("SELECT full_name FROM work_prospects WHERE extraction_id = :x AND id_shared ORDER BY 1"),
+            {"x": staged.extraction_id},
+        ).scalars()
+        assert list(marked) == ["Amari Cooper", "Brandon Scherff"]
+    assert verdicts["source_id_uniqueness"]["value"] == pytest.approx(2 / 31)
+    assert verdicts["source_id_uniqueness"]["status"] == "fail"
