@@ -79,7 +79,8 @@ def _cpu_seconds(proc: psutil.Process) -> float:
     """CPU seconds of a process, its live descendants and the children it has reaped."""
     try:
         procs = [proc, *proc.children(recursive=True)]
-        total = proc.cpu_times().children_user + proc.cpu_times().children_system
+        reaped = proc.cpu_times()
+        total = reaped.children_user + reaped.children_system
     except psutil.NoSuchProcess:
         return 0.0
     for each in procs:

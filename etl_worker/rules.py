@@ -33,6 +33,7 @@ class Scope:
     conn: Connection
     extraction_id: str
     sources: list[str]
+    shared: dict[str, tuple[int, int]] | None = None  # what validate's ``work.mark_shared_ids`` returned
     _computed: dict[str, Any] = field(default_factory=dict)
 
     def once(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -45,8 +46,10 @@ class Scope:
 
     def shared_ids(self) -> dict[str, tuple[int, int]]:
         """Per source: records whose source id another record carries, and records with an id (validate
-        marks them for the merge before the rules run: ``work.mark_shared_ids``)."""
-        return self.once("shared_ids", lambda: work.mark_shared_ids(self.conn, self.extraction_id, self.sources))
+        marks them for the merge before the rules run; marked here when it has not)."""
+        if self.shared is None:
+            self.shared = work.mark_shared_ids(self.conn, self.extraction_id, self.sources)
+        return self.shared
 
 
 Measure = Callable[[Scope], dict[str, float]]
@@ -260,9 +263,7 @@ def run_rules(
             "message": f"failed: {', '.join(failed_sources)}" if failed_sources else None,
         }
     )
-    measured = Scope(conn, extraction_id, sources)
-    if shared_ids is not None:
-        measured.once("shared_ids", lambda: shared_ids)
+    measured = Scope(conn, extraction_id, sources, shared_ids)
     for rule in rules:
         for scope, value in sorted(rule.measure(measured).items()):
             metrics.append(

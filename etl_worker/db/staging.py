@@ -133,20 +133,17 @@ def replace_staging(
     order, each kept as a JSON object of column -> text); returns how many rows the server stored."""
     table = staging_table(source)
     conn.execute(sa.delete(table).where(table.c.extraction_id == extraction_id))
-    count = 0
 
     def chunks() -> Iterator[bytes]:
         # COPY's text format: the JSON is the row's last field, so only its backslashes need escaping
         # (JSON escapes tabs and newlines in strings; an id and a number hold none).
-        nonlocal count
         prefix = extraction_id.encode() + b"\t"
-        rows = iter(records)
-        while chunk := list(islice(rows, CHUNK_ROWS)):
+        numbered = enumerate(records, start=1)
+        while chunk := list(islice(numbered, CHUNK_ROWS)):
             lines = [
                 b"%s%d\t%s\n" % (prefix, number, orjson.dumps(dict(zip(header, fields, strict=True))))
-                for number, fields in enumerate(chunk, count + 1)
+                for number, fields in chunk
             ]
-            count += len(chunk)
             yield b"".join(lines).replace(b"\\", b"\\\\")
 
     return _copy(conn, f"COPY {table.name} (extraction_id, row_number, record) FROM STDIN", chunks())

@@ -211,8 +211,11 @@ ENDED_CHANNEL = "etl_execution_ended"
 
 
 def _announce_ended(conn: Connection, execution_ids: Sequence[str]) -> None:
-    for execution_id in execution_ids:
-        conn.execute(sa.select(sa.func.pg_notify(ENDED_CHANNEL, str(execution_id))))
+    if execution_ids:
+        conn.execute(
+            sa.text("SELECT pg_notify(:channel, id) FROM unnest(CAST(:ids AS text[])) AS id"),
+            {"channel": ENDED_CHANNEL, "ids": [str(i) for i in execution_ids]},
+        )
 
 
 def finish_execution(conn: Connection, execution_id: str, status: str, **values: Any) -> bool:
