@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import Any
 
 from celery import Celery, Task
@@ -18,7 +19,6 @@ from celery.signals import (
 )
 
 from etl_worker import observe, redact
-from etl_worker.celeryconfig import celery_config
 from etl_worker.db.engine import dispose_all
 from etl_worker.errors import TaskError
 from etl_worker.settings import Settings
@@ -49,7 +49,8 @@ class RedactedTask(Task):  # type: ignore[misc]
 
 
 app = Celery("etl_worker", include=["etl_worker.tasks"], task_cls=RedactedTask)
-app.conf.update(celery_config(settings()))
+# The top-level module ``celeryconfig`` (shipped with the package), or the one ``--config`` names.
+app.config_from_object(os.environ.get("CELERY_CONFIG_MODULE", "celeryconfig"))
 
 
 @worker_process_init.connect

@@ -27,7 +27,7 @@ class RabbitScenario(Scenario):
     def __init__(self, settings, procs, faults) -> None:  # type: ignore[no-untyped-def]
         from celery import Celery
 
-        from etl_worker.celeryconfig import celery_config
+        from celeryconfig import celery_config
 
         super().__init__(settings, procs, faults)
         self.producer = Celery("etl_worker_test_producer")

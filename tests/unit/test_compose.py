@@ -33,7 +33,7 @@ def compose() -> list[str]:
 
 def _config(compose, *args, files=("docker-compose.yml",), env=None):  # type: ignore[no-untyped-def]
     """``docker-compose config ARGS`` of ``files`` (under the project), with the secrets compose requires."""
-    secrets = {"ETL_FLOWER_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"}
+    secrets = {"ETL_FLOWER_BASIC_AUTH": "ops:secret", "ETL_UI_BASIC_AUTH": "ops:secret", "GRAFANA_ADMIN_PASSWORD": "g"}
     named = [arg for f in files for arg in ("-f", str(ROOT / f))]
     return subprocess.run(
         [*compose, *named, "config", *args],
@@ -48,14 +48,14 @@ def test_compose_file_is_valid(compose):  # type: ignore[no-untyped-def]
     result = _config(compose, "-q")
     assert result.returncode == 0, result.stderr
     services = _config(compose, "--services").stdout.split()
-    assert {"postgres", "redis", "migrate", "worker", "listener", "flower", "beat", "watch"} <= set(services)
+    assert {"postgres", "redis", "migrate", "worker", "listener", "flower", "beat", "watch", "console"} <= set(services)
     assert {"prometheus", "grafana"} <= set(services)
 
 
 def test_compose_publishes_flower_prometheus_and_grafana_on_loopback_only(compose):  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if k != "FLOWER_BIND"}
     config = _config(compose, env=env).stdout
-    for port in ("5555", "9090", "3000"):  # Flower, Prometheus, Grafana
+    for port in ("5555", "8080", "9090", "3000"):  # Flower, the console, Prometheus, Grafana
         published = [line.strip() for line in config.splitlines() if f":{port}:{port}" in line]
         assert published and all("127.0.0.1:" in line for line in published), (port, published)
 
@@ -66,7 +66,7 @@ def test_the_rabbitmq_override_makes_rabbitmq_the_broker_of_every_etl_service(co
     sections = re.split(r"\n  (?=\S)", config.stdout)  # one per service (and per top-level key)
     by_name = {section.split(":", 1)[0]: section for section in sections if section[:1].isalpha()}
     assert "rabbitmq" in by_name
-    for name in ("worker", "listener", "beat", "watch", "flower"):
+    for name in ("worker", "listener", "beat", "watch", "flower", "console"):
         assert "ETL_BROKER_URL: amqp://etl:etl@rabbitmq:5672/etl" in by_name[name], name
         assert "ETL_RESULT_BACKEND: redis://redis:6379/0" in by_name[name], name
         assert "rabbitmq:\n        condition: service_healthy" in by_name[name], name

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import pytest
 
-from etl_worker.celeryconfig import celery_config
+from celeryconfig import celery_config
 from etl_worker.db.staging import staging_table
 from etl_worker.errors import ConfigurationError, RetriableError
 from etl_worker.ops.alerts import WebhookSink

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from etl_worker.celeryconfig import celery_config
+from celeryconfig import celery_config
 from etl_worker.errors import ConfigurationError
 from etl_worker.settings import Settings
 

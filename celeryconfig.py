@@ -1,4 +1,7 @@
-"""Celery configuration, from the same ``ETL_*`` settings as everything else.
+"""The Celery configuration module (``celery -A etl_worker --config celeryconfig``), built from the same
+``ETL_*`` settings as everything else: importing it reads the environment and sets one module attribute
+per Celery setting. The app loads it by this name (or the one ``CELERY_CONFIG_MODULE`` or ``--config``
+gives), so an operator may ship a module of their own that imports this one and changes what it must.
 
 JSON only; late acks with redelivery of tasks whose worker died; one message prefetched per process;
 STARTED states and extended results in the backend, which the listener turns into history. The Redis
@@ -6,25 +9,25 @@ visibility timeout is larger than every task's hard time limit, so a task that s
 handed to a second worker, and the unacked messages of a dead worker are swept back soon after it.
 """
 
-from __future__ import annotations
+# Celery reads every attribute of this module as a setting: the names it needs besides the settings are private.
+from typing import Any as _Any
 
-from typing import Any
+from kombu import Exchange as _Exchange
+from kombu import Queue as _Queue
 
-from kombu import Exchange, Queue
-
-from etl_worker.broker import is_amqp
-from etl_worker.settings import Settings
+from etl_worker.broker import is_amqp as _is_amqp
+from etl_worker.settings import Settings as _Settings
 
 
-def _rabbitmq(settings: Settings) -> dict[str, Any]:
+def _rabbitmq(settings: _Settings) -> dict[str, _Any]:
     """RabbitMQ: a quorum queue (durable, replicated, with a delivery limit above ETL_MAX_DELIVERIES so
     that the ledger, not the broker, gives up on a task whose worker dies every time); publisher
     confirms; a 10 s heartbeat, so that a worker's connection, and with it every message it holds, is
     given back within about 20 s of its host going silent. RabbitMQ's own ``consumer_timeout``
     (30 minutes by default) must exceed the longest task time limit: see the README."""
-    queue = Queue(
+    queue = _Queue(
         "celery",
-        Exchange("celery", type="topic"),  # Celery's native delayed delivery (retries) needs a topic exchange
+        _Exchange("celery", type="topic"),  # Celery's native delayed delivery (retries) needs a topic exchange
         routing_key="celery",
         durable=True,
         queue_arguments={"x-queue-type": "quorum", "x-delivery-limit": settings.max_deliveries + 2},
@@ -37,7 +40,7 @@ def _rabbitmq(settings: Settings) -> dict[str, Any]:
     }
 
 
-def celery_config(settings: Settings) -> dict[str, Any]:
+def celery_config(settings: _Settings) -> dict[str, _Any]:
     transport = {"visibility_timeout": settings.visibility_timeout}
     # Kombu sweeps for unacked messages of dead workers every interval x throttle seconds (100 s by
     # default); sweeping every few seconds makes redelivery follow the visibility timeout closely.
@@ -59,7 +62,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": True,
         "result_extended": True,
         "result_expires": settings.result_expires,
-        **({"broker_transport_options": broker_transport} if not is_amqp(settings.broker_url) else {}),
+        **({"broker_transport_options": broker_transport} if not _is_amqp(settings.broker_url) else {}),
         "result_backend_transport_options": transport,
         "broker_connection_retry_on_startup": True,
         # A Redis restart must not turn a finished task into a failed one because its result could
@@ -82,5 +85,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "run-staged-extractions": {"task": "etl.run_staged", "schedule": float(settings.schedule.staged_seconds)},
             "prune-history": {"task": "etl.prune_history", "schedule": float(settings.schedule.prune_seconds)},
         },
-        **(_rabbitmq(settings) if is_amqp(settings.broker_url) else {}),
+        **(_rabbitmq(settings) if _is_amqp(settings.broker_url) else {}),
     }
+
+
+# What Celery reads: every setting as an attribute of this module, for the environment it runs in.
+globals().update(celery_config(_Settings.from_env()))
