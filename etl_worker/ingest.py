@@ -14,6 +14,7 @@ from etl_worker.db.engine import transaction
 from etl_worker.display import printable
 from etl_worker.errors import ConfigurationError, ExportError, FatalError, NotFoundError, NotPlain
 from etl_worker.exportfile import Account, ExportReader, PlainReader
+from etl_worker.ids import canonical_uuid
 from etl_worker.settings import Settings
 from etl_worker.sources import get_source
 from etl_worker.sources.base import Source
@@ -40,12 +41,7 @@ class Staged:
 
 
 def _extraction_id(extraction_id: str | uuid.UUID | None) -> str:
-    if extraction_id is None:
-        return str(uuid.uuid4())
-    try:
-        return str(uuid.UUID(str(extraction_id)))
-    except ValueError:
-        raise ConfigurationError(f"extraction id {printable(extraction_id)!r} is not a UUID") from None
+    return str(uuid.uuid4()) if extraction_id is None else canonical_uuid(extraction_id)
 
 
 def ingest_file(

@@ -17,6 +17,7 @@ from etl_worker import sources
 from etl_worker.db import tracking, work
 from etl_worker.db.engine import listening, transaction
 from etl_worker.errors import ConfigurationError, FatalError, NotFoundError
+from etl_worker.ids import canonical_uuid
 from etl_worker.models import TERMINAL_STATUSES, ETLExecution, ETLStatus, TransformerType
 from etl_worker.ops import review
 from etl_worker.ops.deadlines import expire_overdue
@@ -85,7 +86,9 @@ class ETLOrchestrator:
         active execution of the same extraction it joined)."""
         chosen = self._sources(transformer_types)
         adapters = {k: v for k, v in (self.transformers or {}).items() if v and (chosen is None or k in chosen)}
-        return self._start(str(extraction_id), chosen, self.settings.max_records_per_batch, adapters, self.rules)
+        return self._start(
+            canonical_uuid(extraction_id), chosen, self.settings.max_records_per_batch, adapters, self.rules
+        )
 
     def _sources(self, transformer_types: Iterable[TransformerType | str] | None) -> list[str] | None:
         """The sources of one run (None: every registered one); a readable error for a choice the

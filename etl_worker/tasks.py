@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 from celery import Task
 
 from etl_worker.celery_app import app, settings
-from etl_worker.errors import BatchesPending, RetriableError
+from etl_worker.errors import BatchesPending, ConfigurationError, RetriableError
+from etl_worker.ids import canonical_uuid
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.ops import alerts, retention, schedule
 from etl_worker.phases import extract, load, merge, publish, transform, validate
@@ -92,9 +93,23 @@ def _part(task: Task, ctx: dict[str, Any], previous: dict[str, Any], part: int |
     return (result or PartResult(run, part, error)).as_dict()
 
 
+class RunExtraction(app.Task):  # type: ignore[name-defined,misc]
+    """``run_extraction``'s producer side: the extraction id is read (a ``uuid.UUID`` or a string in any
+    spelling) and sent in its canonical form, or refused in one line before anything is enqueued."""
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, *more: Any, **options: Any) -> Any:
+        args, kwargs = list(args or ()), dict(kwargs or {})
+        if args:
+            args[0] = canonical_uuid(args[0])
+        elif "extraction_id" in kwargs:
+            kwargs["extraction_id"] = canonical_uuid(kwargs["extraction_id"])
+        return super().apply_async(args, kwargs, *more, **options)
+
+
 @app.task(
     name="etl.run_extraction",
     bind=True,
+    base=RunExtraction,
     time_limit=LIMITS.run,
 )
 def run_extraction(
@@ -115,6 +130,11 @@ def run_extraction(
     With ``replay_of`` the run starts at ``from_phase`` and reuses that execution's earlier phases;
     ``adapters`` (source -> ``module:Class``) and ``rules`` (names or paths) are the run's plug-ins.
     """
+    try:  # sent by name (send_task), the id is as the producer wrote it
+        extraction_id = canonical_uuid(extraction_id)
+    except ConfigurationError as exc:
+        log.warning("run_extraction refused: %s", exc)
+        return {"error": str(exc)}
     overrides = {"max_records_per_batch": max_records_per_batch, "timeout_seconds": timeout_seconds}
     run_settings = settings().with_overrides(**{k: v for k, v in overrides.items() if v})
     try:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Histogram, start_http_server
+from prometheus_client import Counter, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
@@ -104,6 +104,11 @@ LISTENER_LAG = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=None,
 )
+LISTENER_SKIPPED = Counter(
+    "etl_listener_skipped_entries",
+    "Result-backend entries the listener could not read (malformed, foreign or oversized) and skipped",
+    registry=None,
+)
 
 
 def registry(settings: Settings, queues: list[str], workers_alive: Callable[[], int] | None = None) -> Any:
@@ -111,6 +116,7 @@ def registry(settings: Settings, queues: list[str], workers_alive: Callable[[], 
     own = CollectorRegistry()
     own.register(PipelineCollector(settings, queues, workers_alive))
     own.register(LISTENER_LAG)
+    own.register(LISTENER_SKIPPED)
     return own
 
 

@@ -15,17 +15,21 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
+import sqlalchemy as sa
 
 from etl_worker.broker import redis_client
 from etl_worker.db.engine import transaction
-from etl_worker.errors import ETLError
+from etl_worker.errors import ConfigurationError, ETLError, RetriableError
 from etl_worker.ops.deadlines import expire_overdue
-from etl_worker.ops.metrics import record_lag
+from etl_worker.ops.metrics import LISTENER_SKIPPED, record_lag
 from etl_worker.settings import Settings
 from etl_worker.tracking.records import record_meta
 
 log = logging.getLogger(__name__)
 PATTERN = "celery-task-meta-*"
+# No result of ours comes near this; a bigger entry is not read at all.
+MAX_ENTRY_BYTES = 16 << 20
+_DATABASE_FAULTS = (RetriableError, ConfigurationError, sa.exc.OperationalError, sa.exc.InterfaceError)
 
 
 class Listener:
@@ -43,20 +47,44 @@ class Listener:
         self.client = client or redis_client(settings.result_backend)
         self.deadline_alerts = deadline_alerts
         self.recorded = 0
+        self.skipped = 0
+        self._told: set[str] = set()  # the entries whose skip was logged (once each)
 
     def handle(self, raw: bytes | str, live: bool = False) -> None:
-        """Record one backend entry; ``live``: just published, so its lag is measured."""
+        """Record one backend entry; ``live``: just published, so its lag is measured.
+
+        An entry that is not ours (not JSON, not an object, another app's task) is ignored; one that names
+        a pipeline task but cannot be read (malformed, oversized) is skipped, logged once and counted
+        (``etl_listener_skipped_entries``), and the listener goes on. Only a database that cannot be
+        reached stops the entry, to be read again after the reconnect."""
+        if len(raw) > MAX_ENTRY_BYTES:
+            self._skip(raw[:200], f"larger than {MAX_ENTRY_BYTES} bytes ({len(raw)})")
+            return
         try:
             meta: Any = json.loads(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             return
         if not isinstance(meta, dict):
             return
-        with transaction(self.settings.database_url) as conn:
-            written = record_meta(conn, meta)
+        try:
+            with transaction(self.settings.database_url) as conn:
+                written = record_meta(conn, meta)
+        except _DATABASE_FAULTS:
+            raise
+        except Exception as exc:
+            self._skip(str(meta.get("task_id"))[:80], f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+            return
         self.recorded += written
         if live and written:
             record_lag(meta)
+
+    def _skip(self, entry: object, why: str) -> None:
+        self.skipped += 1
+        LISTENER_SKIPPED.inc()
+        key = str(entry)
+        if key not in self._told and len(self._told) < 10_000:
+            self._told.add(key)
+            log.warning("listener skipped a result entry it cannot read", extra={"entry": key, "error": why})
 
     def reconcile(self) -> int:
         """Record every pipeline entry still stored in the backend; returns how many entries were read."""
