@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack, suppress
 from typing import Any
 from uuid import UUID
@@ -23,12 +25,15 @@ from etl_worker.ops import review
 from etl_worker.ops.deadlines import expire_overdue
 from etl_worker.phases import replay
 from etl_worker.pipeline import alert_signature, enqueue_deadline_alerts
+from etl_worker.redact import redact_url
 from etl_worker.rules import DataQualityValidator
 from etl_worker.settings import Settings
 from etl_worker.taskids import batch_tasks, execution_task_ids
 from etl_worker.tasks import run_extraction
 from etl_worker.tracking import history
 from etl_worker.tracking.listener import Listener
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DataQualityValidator", "ETLOrchestrator", "TransformerType", "database_url"]
 
@@ -55,6 +60,7 @@ class ETLOrchestrator:
     """
 
     START_TIMEOUT: float = 60  # seconds to wait for a worker to start a run before saying none did
+    NOTICE_AFTER: float = 3  # seconds after which a run no worker started makes us ask whether any is up
 
     def __init__(
         self,
@@ -78,6 +84,7 @@ class ETLOrchestrator:
             self.transformers = {k: paths.get(k) for k in chosen}
         self.rules = None if validator is None else validator.names
         self.requested_by = requested_by  # recorded with each execution it starts and each it cancels
+        self.on_notice: Callable[[str], object] | None = None  # who hears "no worker answers" (else the log)
 
     def start_extraction(
         self, extraction_id: str | UUID, transformer_types: Iterable[TransformerType | str] | None = None
@@ -152,8 +159,13 @@ class ETLOrchestrator:
                 "requested_by": self.requested_by,
             },
         )
+        deadline = time.monotonic() + self.START_TIMEOUT
         try:
-            started = result.get(timeout=self.START_TIMEOUT, propagate=True)
+            try:
+                started = result.get(timeout=min(self.NOTICE_AFTER, self.START_TIMEOUT), propagate=True)
+            except CeleryTimeout:
+                self._say_if_no_worker()
+                started = result.get(timeout=max(0.1, deadline - time.monotonic()), propagate=True)
         except CeleryTimeout:
             # Celery keeps a waiter that timed out until its task is ready; let it go now, while the
             # backend can still unsubscribe, not at interpreter exit (a traceback on stderr then).
@@ -163,6 +175,20 @@ class ETLOrchestrator:
                 "is a worker running?"
             ) from None
         return started["execution_id"]
+
+    def _say_if_no_worker(self) -> None:
+        """A run not started within NOTICE_AFTER seconds: ask the workers, and say it in one line when none
+        answers (through ``on_notice``, else the log)."""
+        from etl_worker.celery_app import app
+
+        if app.control.ping(timeout=1.0, limit=1):
+            return
+        queue = app.conf.task_default_queue or "celery"
+        line = (
+            f"no worker answers on {redact_url(self.settings.broker_url)} (queue {queue}): start one with "
+            f"`etl-worker worker`; waiting up to {self.START_TIMEOUT:g} s for one"
+        )
+        (self.on_notice or log.warning)(line)
 
     def wait(self, execution_id: str, poll_seconds: float = 1.0) -> ETLExecution:
         """Block until the execution has an outcome (or has passed its deadline), then return it.

@@ -107,6 +107,11 @@ def main(verbose: bool) -> None:
     observe.install(logging.getLogger(), log_format)
 
 
+def warn(message: str) -> None:
+    """One line on stderr that the user should act on, while the command goes on."""
+    err_console.print(f"[bold yellow]warning:[/] {cell(redact.redact_text(message))}", highlight=False, soft_wrap=True)
+
+
 def say(message: str, to_stderr: bool = True, **fields: object) -> None:
     """What a long-running service (listener, beat, watcher, console) says: a plain line, or with
     ETL_LOG_FORMAT=json a log record like every other, with ``fields`` as its own keys."""

@@ -18,6 +18,7 @@ from etl_worker.cli.app import (
     main,
     operator,
     print_json,
+    warn,
 )
 from etl_worker.display import printable
 from etl_worker.errors import ConfigurationError
@@ -49,6 +50,7 @@ def run(extraction_id: str, sources: tuple[str, ...], wait: bool, as_json: bool)
     if settings.result_backend != settings.broker_url:
         check_broker(settings.result_backend)
     orchestrator = ETLOrchestrator(settings=settings, requested_by=operator())
+    orchestrator.on_notice = warn
     execution_id = orchestrator.start_extraction(extraction_id, list(sources) or None)
     if not wait:
         click.echo(execution_id)
@@ -99,6 +101,7 @@ def replay(execution_id: str, from_phase: str | None, wait: bool) -> None:
     execution_id = full_id("execution", execution_id)
     check_broker(settings.broker_url)
     orchestrator = ETLOrchestrator(settings=settings, requested_by=operator())
+    orchestrator.on_notice = warn
     new_id = orchestrator.replay(execution_id, from_phase)
     if not wait:
         click.echo(new_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.helpers import FIXTURES, etl, record_execution
+from tests.helpers import FIXTURES, etl, record_execution, stage_fixtures
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -164,4 +164,48 @@ def test_a_run_no_worker_starts_is_one_line_and_leaves_no_traceback_at_exit(sett
     }
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert "no worker started run" in done.stdout and "within 1 s" in done.stdout, done.stdout
-    assert done.stderr == "", done.stderr
+    assert "Traceback" not in done.stderr and "AsyncResult" not in done.stderr, done.stderr
+    assert "no worker answers on" in done.stderr, done.stderr  # said once, through the log
+
+
+def test_run_wait_with_no_worker_says_so_in_one_line_within_seconds(settings):  # type: ignore[no-untyped-def]
+    """``run --wait`` with no worker consuming the queue says so within a few seconds (which broker,
+    which queue, how to start one), keeps waiting as long as it was going to, then fails in one line."""
+    import os
+    import sys
+    import time
+
+    extraction_id = stage_fixtures(settings, ("yahoo",))
+    script = (
+        "import sys\n"
+        "from etl_worker.celery_app import app\n"
+        "from etl_worker.cli import main\n"
+        "from etl_worker.orchestrator import ETLOrchestrator\n"
+        "ETLOrchestrator.START_TIMEOUT = 8\n"
+        "try:\n"
+        f"    main(['run', '{extraction_id}', '--wait'])\n"
+        "finally:\n"
+        "    app.control.purge()  # the queued run reaches no later test's workers\n"
+    )
+    env = {
+        **os.environ,
+        "ETL_DATABASE_URL": settings.database_url,
+        "ETL_BROKER_URL": settings.broker_url,
+        "ETL_RESULT_BACKEND": settings.result_backend,
+        "COLUMNS": "200",
+    }
+    began = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    said_after = time.monotonic() - began
+    rest = proc.communicate(timeout=60)[1]
+    assert first.startswith("warning: no worker answers on redis://") or first.startswith(
+        "warning: no worker answers on amqp://"
+    ), first
+    assert "(queue celery)" in first and "etl-worker worker" in first, first
+    assert said_after < 8, said_after  # before the start timeout, not at it
+    assert proc.returncode == 1
+    assert rest.splitlines() == [rest.splitlines()[0]] and "no worker started run" in rest, rest
