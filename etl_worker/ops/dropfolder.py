@@ -4,11 +4,13 @@ A file is taken once its size and modification time held still between two looks
 copied in is left for the next look). A file that cannot be staged (no source in its name, a malformed
 export) is moved to ``rejected/`` with a ``.reason`` file beside it. Its content is claimed by checksum in PostgreSQL before
 anything else, so the same export under another name, or a second watcher on the same folder, takes
-nothing twice. The source comes from the file name: ``nfl_combine_2021.csv`` is an NFL export.
+nothing twice. The source comes from the file name (``nfl_combine_2021.csv`` is an NFL export) or, when the
+name does not say, from the header: the one source whose required columns it has.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import uuid
@@ -22,7 +24,7 @@ from etl_worker.ingest import ingest_file, sha256_of
 from etl_worker.pipeline import run_signature
 from etl_worker.redact import redact_text
 from etl_worker.settings import Settings
-from etl_worker.sources import registry
+from etl_worker.sources import registry, sources_with_header
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,7 @@ class DropFolder:
             checksum = sha256_of(path)
         except OSError as exc:
             return Outcome(path, "skipped", f"could not be read: {exc.strerror or exc}")
-        source = source_for(path.name)
-        unknown = f"no source in the file name: start it with one of {', '.join(registry())}"
+        source, decided, unknown = self._source_of(path)
         try:
             with transaction(self.settings.database_url) as conn:
                 if source is None:
@@ -124,7 +125,33 @@ class DropFolder:
             self._settle(checksum, status="staged", message=message, extraction_id=extraction_id)
             return Outcome(path, "staged", message, extraction_id)
         self._settle(checksum, status="enqueued", extraction_id=extraction_id, execution_id=execution_id)
-        return Outcome(path, "taken", f"{rows:,} {source} rows", extraction_id, execution_id)
+        return Outcome(path, "taken", f"{rows:,} {source} rows ({decided})", extraction_id, execution_id)
+
+    @staticmethod
+    def _source_of(path: Path) -> tuple[str | None, str, str]:
+        """The file's source and which rule decided it: its name, else its header (the one source whose
+        required columns it has); or None and why not."""
+        source = source_for(path.name)
+        if source is not None:
+            return source, "source from the file name", ""
+        try:
+            with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+                header = next(csv.reader([handle.readline(1 << 16)]), [])
+        except OSError:
+            header = []
+        fitting = sources_with_header(header)
+        if len(fitting) == 1:
+            return fitting[0], "source from the header", ""
+        if fitting:
+            return None, "", f"the header fits several sources ({', '.join(fitting)}): start the file name with one"
+        return (
+            None,
+            "",
+            (
+                f"no source in the file name or the header: start the name with one of {', '.join(registry())}, "
+                "or give the file a source's required columns"
+            ),
+        )
 
     def _settle(self, checksum: str, **values: object) -> None:
         with transaction(self.settings.database_url) as conn:

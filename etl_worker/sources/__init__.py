@@ -45,6 +45,14 @@ def registry() -> dict[str, Source]:
     return sources
 
 
+def sources_with_header(header: list[str]) -> list[str]:
+    """The sources whose required columns all appear in ``header`` (an export whose name does not say
+    which source it is), most specific first: the one that requires the most columns."""
+    present = {column.strip() for column in header}
+    fitting = [s for s in registry().values() if set(s.required_columns) <= present]
+    return [s.name for s in sorted(fitting, key=lambda s: (-len(s.required_columns), s.name))]
+
+
 def get_source(name: str) -> Source:
     """The adapter for ``name``; an unknown name is a readable configuration error."""
     try:
