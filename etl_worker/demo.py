@@ -2,8 +2,10 @@
 
 On the embedded default (or the configured servers) it migrates the schema, starts a listener and two
 worker processes, stages the bundled sample exports, runs the pipeline with live progress and prints
-a report, with the web console's address (its password made for the demo unless ETL_UI_BASIC_AUTH
-is set). Whatever it started is stopped at the end, Ctrl-C included; with ``keep``, only at Ctrl-C.
+a report. Whatever it started is stopped at the end, Ctrl-C included. With ``keep`` everything stays up
+until Ctrl-C, and only then does it start the web console (its password made for the demo unless
+ETL_UI_BASIC_AUTH is set) and print the ``export ETL_...`` lines that point another shell's
+``etl-worker`` commands at the embedded servers.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shlex
 import threading
 from pathlib import Path
 
@@ -41,13 +44,15 @@ SAMPLE = (
 def run_demo(console: Console, keep: bool = False) -> str:
     """Run the demo; returns the execution's overall status. ``keep``: leave everything up until Ctrl-C."""
     servers = embedded.EmbeddedServers() if embedded.wanted() else None
+    reach: dict[str, str] = {}
     procs: ProcessGroup | None = None
     web: ConsoleServer | None = None
     umask = os.umask(0o077)  # logs, reports and what the workers write: private to this user
     try:
         if servers is not None:
             with console.status("starting the embedded PostgreSQL and Redis"):
-                os.environ.update(servers.start())
+                reach = servers.start()
+                os.environ.update(reach)
             where = f"{servers.home}" + (
                 f" (PostgreSQL's data in {servers.postgres_dir})" if servers.postgres_dir.parent != servers.home else ""
             )
@@ -64,15 +69,21 @@ def run_demo(console: Console, keep: bool = False) -> str:
             procs.wait_for_workers(set(nodes))
             procs.wait_for_log("listener", "listener ready", 60)
         console.print(f"workers {', '.join(nodes)} and the listener are up (logs in {log_dir})")
-        web = _web_console(settings, console)
         extraction_id = _stage(settings, console)
         status = _run(settings, extraction_id, console)
         if keep:
+            web = _web_console(settings, console)
+            if reach:
+                console.print("in another shell, these point etl-worker at the demo's servers:")
+                for name, value in sorted(reach.items()):  # whole lines, never wrapped: they are pasted
+                    console.print(f"export {name}={shlex.quote(value)}", soft_wrap=True, markup=False, highlight=False)
             console.print("the servers, workers and console stay up: Ctrl-C to stop them")
             try:
                 threading.Event().wait()
             except KeyboardInterrupt:  # the way a kept demo ends: the run's status is still the answer
                 console.print()
+        else:
+            console.print("everything the demo started stops now; `etl-worker demo --keep` keeps it up to explore")
         return status
     finally:
         if web is not None:

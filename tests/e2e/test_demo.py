@@ -2,25 +2,54 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from etl_worker.embedded import EmbeddedServers
 
 
 def test_demo_runs_end_to_end_on_embedded_servers_and_keeps_the_home_private(tmp_path):
+    """``demo --keep``: the run, then the export lines another shell needs to reach the kept servers (used
+    here by ``etl-worker history``), then the console, all stopped at Ctrl-C."""
     home = tmp_path / "user"
     home.mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ETL_")}
     env["ETL_HOME"] = str(home / ".local" / "share" / "etl_worker")
-    result = subprocess.run(
-        [sys.executable, "-m", "etl_worker.cli", "demo"], capture_output=True, text=True, env=env, timeout=240
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "etl_worker.cli", "demo", "--keep"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "COLUMNS": "80"},
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
+    assert demo.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 240
+    while not (lines and "Ctrl-C" in lines[-1]) and time.monotonic() < deadline and demo.poll() is None:
+        lines.append(demo.stdout.readline())
+    exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines if line.startswith("export "))
+    assert set(exports) == {"ETL_DATABASE_URL", "ETL_BROKER_URL", "ETL_RESULT_BACKEND"}, "".join(lines)[-3000:]
+    assert any(line.startswith("web console on http://127.0.0.1:") for line in lines), "".join(lines)[-3000:]
+    shown = subprocess.run(
+        [sys.executable, "-m", "etl_worker.cli", "history", "--json"],
+        capture_output=True,
+        text=True,
+        env={**env, **{k: shlex.split(v)[0] for k, v in exports.items()}},
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert [e["overall_status"] for e in json.loads(shown.stdout)] == ["success"]
+    demo.send_signal(signal.SIGINT)
+    rest, errors = demo.communicate(timeout=120)
+    output = "".join(lines) + rest + errors
+    assert demo.returncode == 0, output[-3000:]
     assert ": success" in output
     assert "staged   674 nfl" in output
     assert "mv_position_benchmarks" in output and "WR" in output
