@@ -189,6 +189,11 @@ def render_execution(console: Console, e: ETLExecution) -> None:
         for p in e.phases
     ]
     console.print(fitted_table(phase_columns, phase_rows, console.width))
+    for p in e.phases:  # the rules by name, in full: the table's details column is cut to fit
+        for outcome in ("failed", "warned"):
+            named = (p.details or {}).get(f"rules_{outcome}") or []
+            if named:
+                console.print(f"rules {outcome}: {cell(', '.join(map(str, named)))}", highlight=False)
     transformer_columns = (
         Column("transformer", keep=100),
         Column("batches", keep=60, justify="right"),
@@ -230,12 +235,12 @@ def follow(
     from etl_worker.db.engine import transaction
 
     started = time.monotonic()
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"))
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[batches]}"))
     lines = log if log is not None and not console.is_terminal else None
     told: set[str] = set()
     ended_at: float | None = None
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task("running", total=None)
+        task = bar.add_task("running", total=None, batches="planning")
         last, moved = None, time.monotonic()
         while True:
             finished = ended()  # the service decides (and fails a run past its deadline)
@@ -255,7 +260,10 @@ def follow(
             description = f"{state['status']}: {state['phases']}/6 phases, {rate:,.0f} rows/s"
             if waiting:  # a run that has not moved for a while says what it waits for
                 description += f"; waiting for {in_flight(waiting[0])}"
-            bar.update(task, total=state["planned"], completed=state["batches"], description=description)
+            counted = f"{state['batches']}/{state['planned']} batches" if state["planned"] else "planning"
+            bar.update(
+                task, total=state["planned"], completed=state["batches"], description=description, batches=counted
+            )
             if finished:
                 # The listener may still be writing the records of the last phases: give it a moment.
                 ended_at = ended_at or time.monotonic()

@@ -114,3 +114,21 @@ def test_details_summary_is_short_and_flat():
     assert summarize({"refreshed": ["a", "b"], "failed": {}, "score": 97.5, "x": None}) == (
         "refreshed=a,b; failed: -; score=97.5; x=-"
     )
+
+
+def test_status_names_every_rule_that_warned_or_failed_whatever_the_width():
+    e = _full_run()
+    warned = ["completeness[nfl]", "weight_agreement[nfl,pfr]", "range_forty[pff]"]
+    e.phases.insert(
+        1,
+        PhaseExecution(
+            "validate", X, status="success", details={"batches": 40, "rules_failed": [], "rules_warned": warned}
+        ),
+    )
+    lines = _lines(80, lambda c: render_execution(c, e))
+    text = "\n".join(lines)
+    assert max(map(len, lines)) <= 80, text
+    assert "rules warned: completeness[nfl], weight_agreement[nfl,pfr], range_forty[pff]" in " ".join(
+        line.strip() for line in lines
+    )
+    assert "rules failed" not in text
