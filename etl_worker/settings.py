@@ -42,8 +42,14 @@ def _number(
     return value
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    return _number(env, name, default, int, "a whole number", lambda v: f"positive, got {v}" if v <= 0 else None)
+INT_MAX = 2**31 - 1  # what PostgreSQL's integer columns hold: batch sizes, row numbers, seconds
+
+
+def _int(env: Mapping[str, str], name: str, default: int, high: int = INT_MAX) -> int:
+    def outside(value: int) -> str | None:
+        return None if 0 < value <= high else f"between 1 and {high:,}, got {value:,}"
+
+    return _number(env, name, default, int, "a whole number", outside)
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -72,6 +78,10 @@ def _checked_url(name: str, url: str, schemes: tuple[str, ...]) -> str:
         urlsplit(url).port  # noqa: B018 - parsing the port is the check
     except ValueError:
         raise ConfigurationError(f"{name} has a port that is not a number") from None
+    if scheme.lower() in ("redis", "rediss"):
+        database = urlsplit(url).path.strip("/")
+        if database and not database.isdigit():
+            raise ConfigurationError(f"{name} must end with a Redis database number (/0 to /15), got /{database}")
     return url
 
 
@@ -102,8 +112,10 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
 
 def _basic_auth(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name) or None
-    if value is not None and ":" not in value:
-        raise ConfigurationError(f"{name} must look like user:password")
+    if value is not None:
+        user, sep, password = value.partition(":")
+        if not sep or not user or not password:
+            raise ConfigurationError(f"{name} must look like user:password, both of them not empty")
     return value
 
 
@@ -200,7 +212,7 @@ class Settings:
             database_url=_database_url(env),
             broker_url=broker,
             result_backend=backend,
-            max_records_per_batch=_int(env, "ETL_MAX_RECORDS_PER_BATCH", cls.max_records_per_batch),
+            max_records_per_batch=_int(env, "ETL_MAX_RECORDS_PER_BATCH", cls.max_records_per_batch, 1_000_000),
             timeout_seconds=_int(env, "ETL_TIMEOUT_SECONDS", cls.timeout_seconds),
             result_expires=_int(env, "ETL_RESULT_EXPIRES", cls.result_expires),
             task_limits=limits,
@@ -226,7 +238,7 @@ class Settings:
             flower_basic_auth=_basic_auth(env, "ETL_FLOWER_BASIC_AUTH"),
             ui_basic_auth=_basic_auth(env, "ETL_UI_BASIC_AUTH"),
             log_format=_choice(env, "ETL_LOG_FORMAT", ("text", "json"), "text"),
-            metrics_port=_int(env, "ETL_METRICS_PORT", 0) or None,
+            metrics_port=_int(env, "ETL_METRICS_PORT", 0, 65535) or None,
             metrics_address=env.get("ETL_METRICS_ADDRESS") or cls.metrics_address,
         )
         settings.check()

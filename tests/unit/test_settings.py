@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from celeryconfig import celery_config
@@ -67,3 +69,28 @@ def test_home_and_flower_auth_are_read_with_the_other_settings_and_the_auth_neve
     assert Settings.from_env({}).home == Path.home() / ".local" / "share" / "etl_worker"
     with pytest.raises(ConfigurationError, match="ETL_FLOWER_BASIC_AUTH must look like user:password"):
         Settings.from_env({"ETL_FLOWER_BASIC_AUTH": "ops"})
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"ETL_MAX_RECORDS_PER_BATCH": "2147483648"}, "ETL_MAX_RECORDS_PER_BATCH must be between 1 and 1,000,000"),
+        ({"ETL_TIMEOUT_SECONDS": "2147483648"}, "ETL_TIMEOUT_SECONDS must be between 1 and 2,147,483,647"),
+        ({"ETL_METRICS_PORT": "70000"}, "ETL_METRICS_PORT must be between 1 and 65,535"),
+        ({"ETL_UI_BASIC_AUTH": ":"}, "ETL_UI_BASIC_AUTH must look like user:password, both of them not empty"),
+        ({"ETL_UI_BASIC_AUTH": "ops:"}, "ETL_UI_BASIC_AUTH must look like user:password"),
+        ({"ETL_FLOWER_BASIC_AUTH": ":s3cret"}, "ETL_FLOWER_BASIC_AUTH must look like user:password"),
+        ({"ETL_BROKER_URL": "redis://127.0.0.1:6379/abc"}, "ETL_BROKER_URL must end with a Redis database number"),
+    ],
+)
+def test_settings_that_would_crash_later_are_refused_in_one_line_now(env, said):  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigurationError, match=re.escape(said)) as refused:
+        Settings.from_env(env)
+    assert "\n" not in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+def test_the_bounds_admit_what_is_valid():
+    settings = Settings.from_env(
+        {"ETL_METRICS_PORT": "65535", "ETL_MAX_RECORDS_PER_BATCH": "1000000", "ETL_BROKER_URL": "redis://h:6379/15"}
+    )
+    assert (settings.metrics_port, settings.max_records_per_batch) == (65535, 1_000_000)
