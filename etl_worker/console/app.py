@@ -134,9 +134,9 @@ class Console:
     # --- pages -------------------------------------------------------------------------------------------
 
     def executions(self, request: Request) -> HTMLResponse:
-        status = request.query_params.get("status") or ""
-        extraction = (request.query_params.get("extraction") or "").strip()
-        since_text = request.query_params.get("since") or ""
+        status = _param(request, "status")
+        extraction = _param(request, "extraction")
+        since_text = _param(request, "since")
         try:
             since = datetime.combine(datetime.fromisoformat(since_text), time(), UTC) if since_text else None
         except ValueError:
@@ -191,7 +191,7 @@ class Console:
         return EventSourceResponse(stream())
 
     def prospects(self, request: Request) -> HTMLResponse:
-        name = (request.query_params.get("q") or "").strip()
+        name = _param(request, "q")
         found = []
         if name:
             with transaction(self.settings.database_url) as conn:
@@ -216,7 +216,7 @@ class Console:
     def review_queue(self, request: Request) -> HTMLResponse:
         with transaction(self.settings.database_url) as conn:
             items = reviews.review_items(conn, None, 200)
-        return self.page(request, "reviews.html", items=items, done=request.query_params.get("done"))
+        return self.page(request, "reviews.html", items=items, done=_param(request, "done") or None)
 
     # --- actions -----------------------------------------------------------------------------------------
 
@@ -309,3 +309,10 @@ def create_app(settings: Settings, credentials: str | None) -> Starlette:
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.add_middleware(BasicAuth, credentials=credentials)
     return app
+
+
+def _param(request: Request, name: str) -> str:
+    """A query parameter as text a filter can use: stripped, without NUL (which PostgreSQL's text refuses)
+    or other control characters."""
+    value = request.query_params.get(name) or ""
+    return "".join(ch for ch in value if ch.isprintable()).strip()

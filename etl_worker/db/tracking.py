@@ -485,7 +485,7 @@ def find_executions(
     if statuses:
         query = query.where(t.status.in_(list(statuses)))
     if extraction_id:
-        query = query.where(sa.cast(t.extraction_id, sa.Text).startswith(extraction_id.lower()))
+        query = query.where(sa.cast(t.extraction_id, sa.Text).startswith(extraction_id.lower(), autoescape=True))
     if since is not None:
         query = query.where(t.started_at >= since)
     rows = conn.execute(query.order_by(t.started_at.desc()).limit(limit))
