@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from etl_worker.cli.app import console, friendly, load_settings, main, say
+from etl_worker.cli.app import console, friendly, load_settings, main, say, warn
 from etl_worker.errors import ConfigurationError
 from etl_worker.models import ETLStatus
 from etl_worker.redact import redact_url
@@ -138,6 +138,7 @@ def flower(ctx: click.Context, port: int, address: str, insecure: bool) -> None:
     auth = load_settings().flower_basic_auth
     if not auth and not insecure:
         raise ConfigurationError("set ETL_FLOWER_BASIC_AUTH=user:password (or pass --insecure)")
+    _warn_if_open(insecure and not auth, address, "Flower")
     argv = [sys.executable, "-m", "etl_worker.flower_auth", f"--port={port}", f"--address={address}"]
     env = {k: v for k, v in os.environ.items() if k != "FLOWER_BASIC_AUTH"}
     if auth:
@@ -157,6 +158,7 @@ def ui(port: int, address: str, insecure: bool) -> None:
     settings = load_settings()
     if not settings.ui_basic_auth and not insecure:
         raise ConfigurationError("set ETL_UI_BASIC_AUTH=user:password (or pass --insecure)")
+    _warn_if_open(insecure and not settings.ui_basic_auth, address, "console")
     serve(settings, address, port, on_ready=lambda url: say(f"console on {url}"))
 
 
@@ -169,3 +171,9 @@ def demo(keep: bool) -> None:
 
     status = run_demo(console, keep)
     sys.exit(0 if status in (ETLStatus.SUCCESS, ETLStatus.PARTIAL_SUCCESS) else 2)
+
+
+def _warn_if_open(unauthenticated: bool, address: str, what: str) -> None:
+    """One line when a service without a password listens beyond this machine."""
+    if unauthenticated and address not in ("127.0.0.1", "::1", "localhost"):
+        warn(f"{what} on {address} without a password: anyone who can reach this host can use it")

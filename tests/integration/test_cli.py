@@ -209,3 +209,30 @@ def test_run_wait_with_no_worker_says_so_in_one_line_within_seconds(settings):  
     assert said_after < 8, said_after  # before the start timeout, not at it
     assert proc.returncode == 1
     assert rest.splitlines() == [rest.splitlines()[0]] and "no worker started run" in rest, rest
+
+
+def test_the_console_without_a_password_on_an_open_address_says_so_in_one_line(settings):  # type: ignore[no-untyped-def]
+    import os
+    import socket
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "ETL_UI_BASIC_AUTH"}
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "etl_worker.cli", "ui", "--insecure", "--address", "0.0.0.0", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**env, "ETL_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
+    )
+    try:
+        assert ui.stderr is not None
+        first = ui.stderr.readline()
+    finally:
+        ui.kill()
+        ui.wait(10)
+    assert first.strip() == (
+        "warning: console on 0.0.0.0 without a password: anyone who can reach this host can use it"
+    ), first
