@@ -22,6 +22,7 @@ NAMES = [
     "Red \x1b[31mAlert\x1b[0m",
     "\x1b]8;;https://evil.example\x07Link\x1b]8;;\x07",
     "Back\\[slash]",
+    "Evil \u202eAlert\u2066",  # bidi controls would reorder the rest of the line on screen
 ]
 
 
@@ -64,6 +65,7 @@ def test_names_full_of_markup_and_escapes_print_as_written(settings):
         assert "[link=https://evil.example]click me[/link]" in result.stdout
         assert "Red \\x1b[31mAlert\\x1b[0m" in result.stdout
         assert "Back\\[slash]" in result.stdout
+        assert "\u202e" not in result.stdout and "Evil \\u202eAlert\\u2066" in result.stdout
 
 
 def test_the_watcher_rejects_any_bad_file_and_goes_on(settings, tmp_path):
