@@ -35,7 +35,19 @@ def worker(ctx: click.Context, concurrency: int | None, hostname: str | None, lo
         argv.append(f"--concurrency={concurrency}")
     if hostname:
         argv.append(f"--hostname={hostname}")
-    app.worker_main([*argv, *ctx.args])
+    # Celery's own command, as app.worker_main runs it, but keeping the worker's exit code, which
+    # worker_main drops: a worker that stops on an unrecoverable error (the broker refusing its login)
+    # must exit non-zero, so that a supervisor restarts it.
+    from celery.bin.celery import celery as celery_command
+
+    celery_command.params[0].default = app  # what -A would name
+    try:
+        code = celery_command.main(args=[*argv, *ctx.args], standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    finally:
+        celery_command.params[0].default = None
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 @main.command()

@@ -236,3 +236,23 @@ def test_the_console_without_a_password_on_an_open_address_says_so_in_one_line(s
     assert first.strip() == (
         "warning: console on 0.0.0.0 without a password: anyone who can reach this host can use it"
     ), first
+
+
+def test_a_worker_the_broker_refuses_exits_non_zero_so_a_supervisor_restarts_it(settings, rabbitmq_url):  # type: ignore[no-untyped-def]
+    """RabbitMQ refusing the login is an unrecoverable error for Celery's worker, which then stopped with
+    exit code 0 through ``etl-worker worker``."""
+    wrong = rabbitmq_url.replace("guest:guest@", "guest:wrong@", 1)
+    assert wrong != rabbitmq_url
+    done = etl(
+        "worker",
+        "-c",
+        "1",
+        env={
+            "ETL_DATABASE_URL": settings.database_url,
+            "ETL_BROKER_URL": wrong,
+            "ETL_RESULT_BACKEND": settings.result_backend,
+        },
+        timeout=120,
+    )
+    assert done.returncode == 1, (done.returncode, (done.stdout + done.stderr)[-2000:])
+    assert "ACCESS_REFUSED" in done.stdout + done.stderr
