@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -12,6 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from etl_worker.db import rollups, tracking
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, NotFoundError
+from etl_worker.ids import canonical_uuid
 from etl_worker.models import ACTIVE_STATUSES, PHASES, ETLExecution, ETLStatus, PhaseExecution, TransformerExecution
 from etl_worker.settings import Settings
 
@@ -96,8 +96,8 @@ def resolve_id(settings: Settings, kind: str, value: str) -> str:
     """
     given = value.strip().lower()
     try:
-        return str(uuid.UUID(given))
-    except ValueError:
+        return canonical_uuid(given, kind)
+    except ConfigurationError:
         pass
     if not _PREFIX.fullmatch(given):
         raise ConfigurationError(f"{kind} id {value!r} is not an id or the start of one (4 or more hex digits)")

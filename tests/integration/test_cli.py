@@ -194,19 +194,21 @@ def test_run_wait_with_no_worker_says_so_in_one_line_within_seconds(settings):  
         "ETL_RESULT_BACKEND": settings.result_backend,
         "COLUMNS": "200",
     }
-    began = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     assert proc.stderr is not None
     first = proc.stderr.readline()
-    said_after = time.monotonic() - began
+    said = time.monotonic()
     rest = proc.communicate(timeout=60)[1]
+    # Both clocks start at the enqueue: the notice (after 3 s and a 1 s ping) comes seconds before the
+    # 8 s start timeout ends the command, however long the interpreter took to start.
+    before_the_end = time.monotonic() - said
     assert first.startswith("warning: no worker answers on redis://") or first.startswith(
         "warning: no worker answers on amqp://"
     ), first
     assert "(queue celery)" in first and "etl-worker worker" in first, first
-    assert said_after < 8, said_after  # before the start timeout, not at it
+    assert before_the_end > 2, before_the_end  # before the start timeout, not at it
     assert proc.returncode == 1
     assert rest.splitlines() == [rest.splitlines()[0]] and "no worker started run" in rest, rest
 
