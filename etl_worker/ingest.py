@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,14 +17,6 @@ from etl_worker.ids import canonical_uuid
 from etl_worker.settings import Settings
 from etl_worker.sources import get_source
 from etl_worker.sources.base import Source
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -51,6 +42,7 @@ def ingest_file(
     extraction_id: str | uuid.UUID | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     create: bool = False,
+    opener: Callable[[], BinaryIO] | None = None,
 ) -> Staged:
     """Stage ``path`` as ``source_name`` rows of an extraction: a new one unless given; a given one must
     exist, unless ``create`` (a producer that names its new extraction, as with the seed's ``uuid4()``).
@@ -58,19 +50,22 @@ def ingest_file(
     Staging a source again into the same extraction replaces its rows, until the extraction is loaded.
     A file that cannot be read whole and as its source's export raises ``ExportError`` (file, line,
     what is wrong) and stages nothing. ``on_progress(rows, bytes_read)`` is called every thousand rows.
+    ``opener`` gives the file's content from its start (the drop folder's file it holds open); by default
+    ``path`` is opened. The name is recorded and shown with any byte that is not UTF-8 escaped.
     """
     source = get_source(source_name)
     path = Path(path)
-    name = str(path)
-    if not path.is_file():
-        raise ConfigurationError(f"cannot read {printable(name)}: {'a directory' if path.is_dir() else 'no such file'}")
+    name = printable(path)
+    if opener is None and not path.is_file():
+        raise ConfigurationError(f"cannot read {name}: {'a directory' if path.is_dir() else 'no such file'}")
+    read: Callable[[], BinaryIO] = opener or (lambda: path.open("rb"))
     new = extraction_id is None or create
     extraction_id = _extraction_id(extraction_id)
     try:
         try:
-            return _stage(settings, source, path, extraction_id, new, PlainReader, on_progress)
+            return _stage(settings, source, path, read, extraction_id, new, PlainReader, on_progress)
         except NotPlain:  # nothing was staged: the exact reader refuses the file or stages it
-            return _stage(settings, source, path, extraction_id, new, ExportReader, on_progress)
+            return _stage(settings, source, path, read, extraction_id, new, ExportReader, on_progress)
     except OSError as exc:
         raise ExportError(name, None, f"could not be read: {exc.strerror or exc}") from None
 
@@ -79,14 +74,15 @@ def _stage(
     settings: Settings,
     source: Source,
     path: Path,
+    opener: Callable[[], BinaryIO],
     extraction_id: str,
     new: bool,
     reader_type: Callable[[BinaryIO, str, Source], PlainReader | ExportReader],
     on_progress: Callable[[int, int], None] | None,
 ) -> Staged:
     """Stage the file in one transaction with a reader (which raises ``NotPlain``, or ``ExportError``)."""
-    with path.open("rb") as raw:
-        reader = reader_type(raw, str(path), source)
+    with opener() as raw:
+        reader = reader_type(raw, printable(path), source)
         stopped: list[Exception] = []
 
         def records() -> Iterator[list[str]]:
@@ -116,10 +112,15 @@ def _stage(
                 raise stopped[0]  # rolls the transaction back: nothing of the file is staged
             if stored != reader.account.records_staged:  # what validate's row accounting starts from
                 raise FatalError(
-                    f"{path.name}: PostgreSQL stored {stored:,} of the {reader.account.records_staged:,} records "
+                    f"{printable(path.name)}: PostgreSQL stored {stored:,} of the {reader.account.records_staged:,} records "
                     "read; nothing of the file is staged"
                 )
             staging.record_file(
-                conn, extraction_id, source.name, path.name, reader.digest.hexdigest(), **vars(reader.account)
+                conn,
+                extraction_id,
+                source.name,
+                printable(path.name),
+                reader.digest.hexdigest(),
+                **vars(reader.account),
             )
     return Staged(extraction_id, reader.account)

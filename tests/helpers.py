@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -121,3 +122,21 @@ def scalar(settings: Any, sql: str, **params: Any) -> Any:
             return conn.execute(sa.text(sql), params).scalar_one()
     finally:
         engine.dispose()
+
+
+@contextmanager
+def watching(drop: Path, database_url: str) -> Iterator[Path]:
+    """A real ``etl-worker watch`` process on ``drop`` for the block; yields the file its output goes to."""
+    out = drop.parent / f"{drop.name}-watch.log"
+    with out.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "etl_worker.cli", "watch", str(drop), "--interval", "0.2"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ETL_DATABASE_URL": database_url, "COLUMNS": "400"},
+        )
+    try:
+        yield out
+    finally:
+        proc.terminate()
+        proc.wait(30)

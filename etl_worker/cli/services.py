@@ -126,13 +126,13 @@ def watch(directory: str, interval: float) -> None:
     say(f"watching {folder} every {interval:g} s", to_stderr=False)
     while not stop.is_set():
         for outcome in watcher.poll():
-            line = f"{outcome.status} {outcome.path.name}: {outcome.message}"
+            line = f"{outcome.status} {outcome.name}: {outcome.message}"
             if outcome.execution_id:
                 line += f" (extraction {outcome.extraction_id}, execution {outcome.execution_id})"
             say(
                 line,
                 to_stderr=False,
-                file=outcome.path.name,
+                file=outcome.name,
                 extraction_id=outcome.extraction_id,
                 execution_id=outcome.execution_id,
             )

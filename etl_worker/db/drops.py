@@ -20,7 +20,8 @@ def claim(
     """Take a file's content for this watcher: the how-many-th claim this is, None when taken before.
 
     A claim still ``taking`` after ``STALE_CLAIM`` belongs to a watcher that died with the file, so it
-    is claimed again (the count tells the caller whether the file was already retaken once).
+    is claimed again (the count tells the caller whether the file was already retaken once); so is a
+    content once rejected for having no source (its name was wrong, not its bytes).
     """
     d = dropped_files.c
     stmt = insert(dropped_files).values(sha256=sha256, filename=filename, source=source, status=status, message=message)
@@ -34,7 +35,10 @@ def claim(
             "seen_at": sa.func.now(),
             "attempts": d.attempts + 1,
         },
-        where=sa.and_(d.status == "taking", d.seen_at < sa.func.now() - sa.text(f"interval '{STALE_CLAIM}'")),
+        where=sa.or_(
+            sa.and_(d.status == "taking", d.seen_at < sa.func.now() - sa.text(f"interval '{STALE_CLAIM}'")),
+            sa.and_(d.status == "rejected", d.source.is_(None)),  # rejected for its name, not its content
+        ),
     )
     return conn.execute(stmt.returning(d.attempts)).scalar_one_or_none()
 

@@ -3,18 +3,16 @@ the drop-folder watcher survives any file."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from etl_worker.db.engine import transaction
-from etl_worker.ingest import ingest_file, sha256_of
+from etl_worker.ingest import ingest_file
 from etl_worker.ops.dropfolder import DropFolder
-from tests.helpers import FIXTURES, etl, wait_for
+from tests.helpers import FIXTURES, etl, wait_for, watching
 
 NAMES = [
     "Mike [/b] Smith",
@@ -83,7 +81,7 @@ def test_the_watcher_rejects_any_bad_file_and_goes_on(settings, tmp_path):
                 "INSERT INTO dropped_files (sha256, filename, status, source, seen_at, attempts) "
                 "VALUES (:s, 'pff_stale.csv', 'taking', 'pff', now() - interval '1 hour', 2)"
             ),
-            {"s": sha256_of(stale)},
+            {"s": hashlib.sha256(stale.read_bytes()).hexdigest()},
         )
     watcher = DropFolder(settings, drop)
     assert watcher.poll() == []  # first look: sizes noted
@@ -110,19 +108,8 @@ def test_the_watcher_prints_file_names_with_control_characters_escaped(settings,
     drop.mkdir()
     forged = "nfl_x\nrejected everything: [b]forged\x1b[31m.csv"
     (drop / forged).write_bytes(b"not,a,combine,export\n")
-    out = tmp_path / "watch.log"
-    with out.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "etl_worker.cli", "watch", str(drop), "--interval", "0.2"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "ETL_DATABASE_URL": settings.database_url, "COLUMNS": "400"},
-        )
-    try:
+    with watching(drop, settings.database_url) as out:
         wait_for(lambda: "rejected nfl_x" in out.read_text(errors="replace"), 60, "the watcher to reject the file")
-    finally:
-        proc.terminate()
-        proc.wait(30)
     text = out.read_text()
     assert "\x1b" not in text
     lines = [line for line in text.splitlines() if line.strip()]
