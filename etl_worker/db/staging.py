@@ -88,7 +88,9 @@ CHUNK_ROWS = 1000
 def _csv_chunks(rows: Iterable[tuple[Any, ...]], json_positions: tuple[int, ...]) -> Iterator[bytes]:
     """Rows rendered as CSV a chunk at a time; values at ``json_positions`` are dumped as JSON."""
     text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
+    # The csv module quotes a field holding a character of the line terminator: with "\r\n" a field
+    # holding a lone "\r" is quoted too (with "\n" it was written bare, and COPY refused the batch).
+    writer = csv.writer(text, lineterminator="\r\n")
 
     def render(row: tuple[Any, ...]) -> list[Any]:
         cells = list(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
@@ -21,6 +22,10 @@ from etl_worker.db.schema import (
 from etl_worker.db.staging import copy_rows
 from etl_worker.models import TransformerStatus
 
+# What PostgreSQL refuses for a value in one record (out of range, a bad value, a duplicate key), as
+# opposed to a fault of the connection or the server, which fails the batch (and is retried).
+REFUSED = (psycopg2.DataError, psycopg2.IntegrityError)
+
 
 def replace_batch(
     conn: Connection,
@@ -28,11 +33,14 @@ def replace_batch(
     source: str,
     row_lo: int,
     row_hi: int,
-    rows: Mapping[str, Sequence[dict[str, Any]]],
-) -> None:
+    records: Sequence[tuple[int, Mapping[str, Sequence[dict[str, Any]]]]],
+) -> dict[int, str]:
     """Replace a batch's work and quarantine rows, so a re-run batch never duplicates.
 
-    ``rows`` maps a work-table name (or ``quarantined_records``) to rows as dicts of column values.
+    ``records`` holds, per record, its row number and the rows it contributes, as a map of work-table
+    name (or ``quarantined_records``) to rows as dicts of column values. All are written in one COPY
+    per table; when PostgreSQL refuses that, each record is written alone and the ones it refuses are
+    left out: returns their row numbers, each with PostgreSQL's reason (the caller quarantines them).
     """
     for table in (*WORK_TABLES, quarantined_records):
         conn.execute(
@@ -42,10 +50,29 @@ def replace_batch(
                 table.c.row_number.between(row_lo, row_hi),
             )
         )
-        batch_rows = rows.get(table.name)
-        if batch_rows:
+    try:
+        with conn.begin_nested():
+            write_rows(conn, [rows for _, rows in records])
+        return {}
+    except REFUSED:
+        pass
+    refused = {}
+    for row_number, rows in records:
+        try:
+            with conn.begin_nested():
+                write_rows(conn, [rows])
+        except REFUSED as exc:
+            refused[row_number] = str(exc).strip().splitlines()[0]
+    return refused
+
+
+def write_rows(conn: Connection, records: Sequence[Mapping[str, Sequence[dict[str, Any]]]]) -> None:
+    """COPY the work and quarantine rows of ``records`` (maps of table name to rows), a table at a time."""
+    for table in (*WORK_TABLES, quarantined_records):
+        table_rows = [row for rows in records for row in rows.get(table.name, ())]
+        if table_rows:
             columns = [c.name for c in table.columns if c.server_default is None]
-            copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in batch_rows))
+            copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in table_rows))
 
 
 TRANSFORMED = (*WORK_TABLES, quarantined_records)  # the tables transform writes (validate reads them)

@@ -88,22 +88,41 @@ def transform(
     try:
         source = for_run(batch.source, ctx.adapters)
         with transaction(settings.database_url) as conn:
-            rows: dict[str, list[dict[str, Any]]] = {}
-            processed = failed = 0
+            records: list[tuple[int, dict[str, list[dict[str, Any]]]]] = []
+            staged: dict[int, dict[str, Any]] = {}
+            failed: set[int] = set()
             for row_number, record in staging.read_batch(conn, batch.source, extraction_id, batch.row_lo, batch.row_hi):
-                processed += 1
+                staged[row_number] = record
                 key = {"extraction_id": extraction_id, "source": batch.source, "row_number": row_number}
                 try:
                     produced = work_rows(key, source.parse(record))
                 except RecordError as exc:
-                    failed += 1
+                    failed.add(row_number)
                     produced = {
                         "quarantined_records": [{**key, "rule": exc.rule, "reason": exc.reason, "record": record}]
                     }
-                for table, table_rows in produced.items():
-                    rows.setdefault(table, []).extend(table_rows)
-            work.replace_batch(conn, extraction_id, batch.source, batch.row_lo, batch.row_hi, rows)
-            counts = {"records_processed": processed, "records_succeeded": processed - failed, "records_failed": failed}
+                records.append((row_number, produced))
+            refused = work.replace_batch(conn, extraction_id, batch.source, batch.row_lo, batch.row_hi, records)
+            if refused:  # each alone, with PostgreSQL's reason: never the batch
+                quarantined = [
+                    {
+                        "extraction_id": extraction_id,
+                        "source": batch.source,
+                        "row_number": n,
+                        "rule": "not_storable",
+                        "reason": f"PostgreSQL refused the record: {why}",
+                        "record": staged[n],
+                    }
+                    for n, why in refused.items()
+                ]
+                work.write_rows(conn, [{"quarantined_records": quarantined}])
+                failed.update(refused)
+            processed = len(records)
+            counts = {
+                "records_processed": processed,
+                "records_succeeded": processed - len(failed),
+                "records_failed": len(failed),
+            }
             _note(conn, extraction_id, batch, task_id, TransformerStatus.SUCCESS, None, **counts)
     except RetriableError:
         raise
