@@ -1,16 +1,19 @@
 """The one redaction of secrets in URLs, for every message, log line, exception, task result and alert.
 
 A URL's password (and a userinfo that is only a token, ``https://TOKEN@host``) and the values of
-token-like query parameters are replaced by ``***``. The userinfo is split at its last ``@``, so a
+token-like query parameters are replaced by ``***``. A webhook URL (Slack, Discord and Teams keep
+the secret in the path) is shown as its scheme, host and a fingerprint only, and once a webhook is
+known, any text that holds its URL shows that instead. The userinfo is split at its last ``@``, so a
 password with an unencoded ``@`` is hidden whole. Text that holds URLs is redacted URL by URL; the
 log filter applies that to every record, traceback included.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 MASK = "***"
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>`]+")
@@ -58,9 +61,31 @@ def _first_of(text: str, chars: str, start: int) -> int:
     return min(found) if found else len(text)
 
 
+_WEBHOOKS: dict[str, str] = {}  # a webhook's URLs (as configured and as requested) -> how it is shown
+
+
+def webhook_shown(url: str, *also: str) -> str:
+    """``url`` as it may be shown: ``https://hooks.slack.com/***#sha256=1a2b3c4d5e6f`` (scheme, host and
+    port, a fingerprint of the whole URL to tell two webhooks apart). From now on ``redact_text`` shows
+    ``url``, and each of ``also`` (the same webhook written another way), like that wherever they appear."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    shown = f"{parts.scheme}://{netloc}/{MASK}#sha256={hashlib.sha256(url.encode()).hexdigest()[:12]}"
+    for written in (url, *also):
+        _WEBHOOKS[written] = shown
+    return shown
+
+
 def redact_text(text: str) -> str:
     """``text`` with every URL in it redacted."""
-    return _URL.sub(lambda m: redact_url(m.group()), text) if "://" in text else text
+    if "://" not in text:
+        return text
+    for url, shown in tuple(_WEBHOOKS.items()):
+        text = text.replace(url, shown)
+    return _URL.sub(lambda m: redact_url(m.group()), text)
 
 
 class RedactingFilter(logging.Filter):

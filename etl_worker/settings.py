@@ -123,7 +123,7 @@ def _basic_auth(env: Mapping[str, str], name: str) -> str | None:
 class Alerting:
     """Where alerts go and when they fire (see ``etl_worker.ops.alerts``)."""
 
-    webhook_url: str | None = None
+    webhook_url: str | None = field(default=None, repr=False)  # its path may be its secret
     min_quality: float = 80.0  # quality score (0-100) under which a run alerts
     volume_drop: float = 0.5  # a source's staged rows falling by more than this share (0-1)
     slow_window: int = 20  # a run slower than the p95 of this many recent runs alerts

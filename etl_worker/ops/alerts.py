@@ -26,7 +26,7 @@ from etl_worker.db import quality
 from etl_worker.db.engine import transaction
 from etl_worker.errors import RetriableError
 from etl_worker.models import ETLStatus
-from etl_worker.redact import redact_text, redact_url
+from etl_worker.redact import redact_text, webhook_shown
 from etl_worker.settings import Alerting, Settings
 
 log = logging.getLogger(__name__)
@@ -98,15 +98,14 @@ class LogSink:
 class WebhookSink:
     """POSTs each alert as JSON; any answer outside 2xx, or none within the timeout, is a failure.
 
-    A user and password in the URL are sent as HTTP Basic auth, never as part of the address; errors
-    name the URL redacted.
+    A user and password in the URL are sent as HTTP Basic auth, never as part of the address; errors,
+    logs and stored deliveries name the webhook by scheme, host and fingerprint only.
     """
 
     name = "webhook"
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         parts = urlsplit(url)
-        self.shown = redact_url(url)
         self.headers = {"Content-Type": "application/json", "User-Agent": "etl-worker-alerts"}
         if parts.username is not None or parts.password is not None:
             login = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
@@ -116,6 +115,7 @@ class WebhookSink:
         if parts.port is not None:
             netloc += f":{parts.port}"
         self.url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        self.shown = webhook_shown(url, self.url)
         self.timeout = timeout
 
     def send(self, payload: dict[str, Any]) -> None:

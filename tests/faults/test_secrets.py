@@ -1,4 +1,4 @@
-"""A canary password and token in every URL setting appear nowhere: not in the worker or listener logs, any
+"""A canary password and token in every URL setting (and in the webhook's path, as Slack's) appear nowhere: not in the worker or listener logs, any
 Redis key, ``status --json``, ``history --json``, the HTML report or Flower's pages, after runs that
 succeed, fail their data-quality rules, fail a phase with a URL in the error, and alert to a webhook that
 refuses the first delivery."""
@@ -52,7 +52,7 @@ def canary_stack(template_db, redis_url, tmp_path):  # type: ignore[no-untyped-d
     assert parts.password == CANARY
     broker = redis_url.replace("redis://", f"redis://{user}:{CANARY}@", 1)
     receiver = Receiver(fail_first=1, auth=f"ops:{CANARY}")
-    hook_url = receiver.url.replace("http://", f"http://ops:{CANARY}@", 1) + f"?token={CANARY}"
+    hook_url = receiver.url.replace("http://", f"http://ops:{CANARY}@", 1) + f"/services/T0/B0/{CANARY}?token={CANARY}"
     settings = Settings.from_env().with_overrides(database_url=database_url, broker_url=broker, result_backend=broker)
     env = {"ETL_ALERT_WEBHOOK_URL": hook_url, "ETL_RESULT_BACKEND": broker, "ETL_FLOWER_BASIC_AUTH": FLOWER_AUTH}
     procs, faults = _start(settings, tmp_path, env)

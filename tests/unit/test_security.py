@@ -16,7 +16,7 @@ from etl_worker.db.staging import staging_table
 from etl_worker.errors import ConfigurationError, RetriableError
 from etl_worker.ops.alerts import WebhookSink
 from etl_worker.redact import install, redact_text, redact_url
-from etl_worker.settings import Settings
+from etl_worker.settings import Alerting, Settings
 from etl_worker.sources import get_source
 
 
@@ -161,3 +161,33 @@ def test_an_exception_escaping_a_task_is_stored_redacted():
     assert result.failed()
     assert "https://ops:***@hooks.example/x" in str(result.result)
     assert CANARY not in repr(result.result) and CANARY not in (result.traceback or "")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/services/T0AAAAAAA/B0BBBBBBB/{CANARY}",  # Slack
+        f"/api/webhooks/123456789/{CANARY}",  # Discord
+        f"/webhookb2/{CANARY}@tenant/IncomingWebhook/{CANARY}/owner",  # Teams
+    ],
+)
+def test_a_webhook_secret_in_the_path_is_shown_nowhere(path):
+    # Issue 25, finding 5: the path's secret reached alerts --json, worker logs and task results.
+    url = f"http://127.0.0.1:1{path}"
+    sink = WebhookSink(url, timeout=2)
+    assert sink.shown.startswith("http://127.0.0.1:1/***#sha256=") and CANARY not in sink.shown
+    assert WebhookSink(url + "2").shown != sink.shown  # two webhooks on one host are told apart
+    with pytest.raises(RetriableError) as failed:
+        sink.send({"rule": "run_failed"})
+    assert "unreachable" in str(failed.value) and CANARY not in str(failed.value)
+    logger = logging.getLogger("etl_worker.test_webhook")
+    stream = io.StringIO()
+    logger.addHandler(logging.StreamHandler(stream))
+    try:
+        install(logger)
+        logger.warning("posting to %s failed", url)
+    finally:
+        logger.handlers.clear()
+    assert "posting to http://127.0.0.1:1/***#sha256=" in stream.getvalue() and CANARY not in stream.getvalue()
+    assert CANARY not in redact_text(f"urlopen({sink.url}) failed")
+    assert CANARY not in repr(Alerting(webhook_url=url))
