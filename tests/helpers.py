@@ -140,3 +140,18 @@ def watching(drop: Path, database_url: str) -> Iterator[Path]:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+NOBODY = 65534  # the second user of the tests that need one (they run as root, as CI does)
+
+
+@contextmanager
+def as_user(uid: int) -> Iterator[None]:
+    """Act as another user (effective ids; the real id stays root so it can switch back)."""
+    os.setegid(uid)
+    os.seteuid(uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,22 +27,9 @@ from etl_worker.celery_app import app
 from etl_worker.db.engine import transaction
 from etl_worker.ingest import ingest_file
 from etl_worker.ops.dropfolder import DropFolder, Outcome
-from tests.helpers import FIXTURES, etl, wait_for, watching
+from tests.helpers import FIXTURES, NOBODY, as_user, etl, wait_for, watching
 
-NOBODY = 65534
 JUNK = b"player,note\nA. Player,fast\n"  # no source in its header
-
-
-@contextmanager
-def as_user(uid: int) -> Iterator[None]:
-    """Act as another user (effective ids; the real id stays root so it can switch back)."""
-    os.setegid(uid)
-    os.seteuid(uid)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
 
 
 @pytest.fixture
