@@ -3,6 +3,10 @@
 A run's context carries plug-ins (source adapters, data-quality rules) as ``module:attribute`` strings,
 never as objects: the producer and the workers share a package index, not a process. The producer
 checks a path before it enqueues anything, and each worker loads it again when the run starts there.
+
+A task message is input like any other: a path is imported only when it is etl_worker's own, a
+plug-in installed under one of ``GROUPS``, or in a package ``ETL_PLUGIN_MODULES`` allows. Anything
+else is refused before its module is imported, so its import-time code never runs.
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from etl_worker.errors import ConfigurationError
+from etl_worker.settings import Settings
+
+# The entry-point groups of installed plug-ins: sources, and data-quality rules.
+SOURCE_GROUP, RULE_GROUP = GROUPS = ("etl_worker.sources", "etl_worker.rules")
 
 
 def path_of(obj: Any, what: str) -> str:
@@ -38,6 +46,11 @@ def load(path: str, what: str) -> Any:
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
         raise ConfigurationError(f"{what} {path!r} is not an import path of the form module:attribute")
+    if not allowed(path):
+        raise ConfigurationError(
+            f"{what} {path} is not an installed plug-in: register it under the entry-point group "
+            f"{' or '.join(GROUPS)}, or add its package to ETL_PLUGIN_MODULES (where the producer and the workers run)"
+        )
     try:
         obj: Any = importlib.import_module(module_name)
         for part in attribute.split("."):
@@ -45,6 +58,15 @@ def load(path: str, what: str) -> Any:
     except (ImportError, AttributeError) as exc:
         raise ConfigurationError(f"{what} {path} cannot be imported: {type(exc).__name__}: {exc}") from None
     return obj
+
+
+def allowed(path: str) -> bool:
+    """Whether ``path`` may be imported: etl_worker's own, a registered plug-in, or in an allowed package."""
+    if any(path in registered(group).values() for group in GROUPS):
+        return True
+    module = path.partition(":")[0]
+    packages = ("etl_worker", *Settings.from_env().plugin_modules)
+    return any(module == package or module.startswith(package + ".") for package in packages)
 
 
 def registered(group: str) -> dict[str, str]:

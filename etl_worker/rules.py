@@ -22,7 +22,7 @@ from etl_worker.db.schema import work_measurements, work_prospects
 from etl_worker.errors import ConfigurationError
 from etl_worker.sources import Source, get_source
 
-ENTRY_POINTS = "etl_worker.rules"
+ENTRY_POINTS = plugins.RULE_GROUP
 
 
 @dataclass

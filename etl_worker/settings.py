@@ -94,6 +94,15 @@ def _database_url(env: Mapping[str, str]) -> str:
     return f"{_DATABASE_DRIVERS.get(scheme.lower(), scheme)}://{rest}"
 
 
+def _modules(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated dotted module names (``myteam.etl, scouting``)."""
+    modules = tuple(m.strip() for m in (env.get(name) or "").split(",") if m.strip())
+    for module in modules:
+        if not all(part.isidentifier() for part in module.split(".")):
+            raise ConfigurationError(f"{name}: {module!r} is not a module name (a.b.c, comma-separated)")
+    return modules
+
+
 def _webhook(env: Mapping[str, str]) -> str | None:
     url = env.get("ETL_ALERT_WEBHOOK_URL") or None
     if url is not None:
@@ -194,6 +203,9 @@ class Settings:
     # Where the listener serves the pipeline's metrics for Prometheus (ETL_METRICS_PORT: off if unset).
     metrics_port: int | None = None
     metrics_address: str = "127.0.0.1"
+    # Packages whose modules a run may name as plug-ins besides the registered ones (ETL_PLUGIN_MODULES,
+    # comma-separated): nothing else a task message names is imported (etl_worker.plugins).
+    plugin_modules: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -240,6 +252,7 @@ class Settings:
             log_format=_choice(env, "ETL_LOG_FORMAT", ("text", "json"), "text"),
             metrics_port=_int(env, "ETL_METRICS_PORT", 0, 65535) or None,
             metrics_address=env.get("ETL_METRICS_ADDRESS") or cls.metrics_address,
+            plugin_modules=_modules(env, "ETL_PLUGIN_MODULES"),
         )
         settings.check()
         return settings

@@ -91,6 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
         make_url(ADMIN_URL).set(database=f"etl_test_{RUN_ID}").render_as_string(hide_password=False)
     )
     os.environ["ETL_MAX_RECORDS_PER_BATCH"] = "10"
+    os.environ["ETL_PLUGIN_MODULES"] = "tests"  # the test suites' own adapters and rules
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

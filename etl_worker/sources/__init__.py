@@ -23,7 +23,7 @@ from etl_worker.sources.pff import PffSource
 from etl_worker.sources.pfr import PfrSource
 from etl_worker.sources.yahoo import YahooSource
 
-ENTRY_POINTS = "etl_worker.sources"
+ENTRY_POINTS = plugins.SOURCE_GROUP
 _BUILT_IN = (NflSource, PfrSource, EspnSource, PffSource, YahooSource, CfrSource)
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # a source's name also names its staging table
 

@@ -154,7 +154,7 @@ class TestETLOrchestrator:
         }
         assert grade_types == {"team_pff_overall", "team_pff_position"}
         for bad, said in (
-            (object(), "defined in|is not an etl_worker"),
+            (object(), "is not an installed plug-in"),
             ("tests.e2e.seed_plugins:Nowhere", "cannot be imported"),
             (CfrSource, "adapter of source 'cfr', not 'pff'"),
         ):
@@ -457,6 +457,7 @@ def test_a_transformer_the_workers_cannot_import_fails_the_run_in_one_line(
         "from etl_worker.sources.pff import PffSource\n\nclass ProducerOnlyPff(PffSource):\n    pass\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))  # importable here, on the producer, and nowhere else
+    monkeypatch.setenv("ETL_PLUGIN_MODULES", "tests,producer_only")  # ... and allowed here only
     from producer_only import ProducerOnlyPff  # type: ignore[import-not-found]
 
     runner = ETLOrchestrator(transformers={TransformerType.PFF: ProducerOnlyPff}, settings=settings)
@@ -465,8 +466,8 @@ def test_a_transformer_the_workers_cannot_import_fails_the_run_in_one_line(
     assert execution.overall_status == "failed"
     assert execution.error_summary is not None
     assert execution.error_summary.startswith(
-        "the transformer for pff producer_only:ProducerOnlyPff cannot be imported: "
-        "ModuleNotFoundError: No module named 'producer_only' (on worker w"
+        "the transformer for pff producer_only:ProducerOnlyPff is not an installed plug-in: register it "
     ), execution.error_summary
+    assert "ETL_PLUGIN_MODULES" in execution.error_summary and "(on worker w" in execution.error_summary
     assert "\n" not in execution.error_summary and execution.transformers == []
     assert canonical_snapshot(settings.database_url) == before
