@@ -56,7 +56,7 @@ def run_demo(console: Console, keep: bool = False) -> str:
             where = f"{servers.home}" + (
                 f" (PostgreSQL's data in {servers.postgres_dir})" if servers.postgres_dir.parent != servers.home else ""
             )
-            console.print(f"embedded servers under {cell(where)}", highlight=False)
+            terminal.whole_line(console, f"embedded servers under {where}")
         settings = Settings.from_env()
         from etl_worker.db.migrate import upgrade
 
@@ -68,15 +68,15 @@ def run_demo(console: Console, keep: bool = False) -> str:
             nodes = [procs.start_worker("w1"), procs.start_worker("w2")]
             procs.wait_for_workers(set(nodes))
             procs.wait_for_log("listener", "listener ready", 60)
-        console.print(f"workers {', '.join(nodes)} and the listener are up (logs in {log_dir})")
+        terminal.whole_line(console, f"workers {', '.join(nodes)} and the listener are up (logs in {log_dir})")
         extraction_id = _stage(settings, console)
         status = _run(settings, extraction_id, console)
         if keep:
             web = _web_console(settings, console)
             if reach:
                 console.print("in another shell, these point etl-worker at the demo's servers:")
-                for name, value in sorted(reach.items()):  # whole lines, never wrapped: they are pasted
-                    console.print(f"export {name}={shlex.quote(value)}", soft_wrap=True, markup=False, highlight=False)
+                for name, value in sorted(reach.items()):  # pasted into a shell
+                    terminal.whole_line(console, f"export {name}={shlex.quote(value)}")
             console.print("the servers, workers and console stay up: Ctrl-C to stop them")
             try:
                 threading.Event().wait()
@@ -108,7 +108,7 @@ def _web_console(settings: Settings, console: Console) -> ConsoleServer:
     web.start()
     user, password = credentials.split(":", 1)
     login = f"user {user}, password {password} (made for this demo)" if made else "sign in with ETL_UI_BASIC_AUTH"
-    console.print(f"web console on {web.url} ({login})", highlight=False)
+    terminal.whole_line(console, f"web console on {web.url} ({login})")
     return web
 
 
@@ -168,7 +168,7 @@ def _run(settings: Settings, extraction_id: str, console: Console) -> str:
             for b in benchmarks
         ],
     )
-    console.print(f"timeline and full report: {report_path}")
+    terminal.whole_line(console, f"timeline and full report: {report_path}")
     return execution.overall_status
 
 

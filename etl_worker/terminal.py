@@ -73,6 +73,12 @@ _COMFORT = 40  # what the free text gets before columns worth less than it are k
 _GAP = 2  # between two columns: the tables are drawn without side borders (box.SIMPLE_HEAD, collapsed padding)
 
 
+def whole_line(console: Console, text: str) -> None:
+    """Print a line that holds what a person copies (a path, a URL, an ``export`` line) as written,
+    escaped, and never wrapped or cut by rich: a terminal wraps it on screen, a pipe gets it on one line."""
+    console.print(printable(text), soft_wrap=True, markup=False, highlight=False)
+
+
 def fitted_table(columns: Sequence[Column], rows: Sequence[Sequence[object]], width: int, **options: Any) -> Table:
     """A table of ``rows`` at most ``width`` characters wide: columns with the lowest ``keep`` are left out
     until the rest fits with the free column at its natural width or shortened to no less than

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.table import Table
 
-from etl_worker.cli.app import add_row, console, friendly, full_id, load_settings, main, operator, print_json
+from etl_worker.cli.app import console, friendly, full_id, load_settings, main, operator, print_json
+from etl_worker.terminal import Column, fitted_table
 
 
 @main.command()
@@ -31,14 +31,22 @@ def quarantine(extraction_id: str, limit: int, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    summary = Table("source", "rule", "rows", title="quarantined rows by rule")
-    for source, rule, count in by_reason:
-        add_row(summary, source, rule, str(count))
-    console.print(summary)
-    table = Table("source", "row", "rule", "reason", title=f"first {limit}")
-    for row in rows:
-        add_row(table, row["source"], str(row["row_number"]), row["rule"], row["reason"])
-    console.print(table)
+    console.print(
+        fitted_table(
+            (Column("source", keep=100), Column("rule", keep=90), Column("rows", keep=100, justify="right")),
+            [(source, rule, f"{count:,}") for source, rule, count in by_reason],
+            console.width,
+            title="quarantined rows by rule",
+        )
+    )
+    columns = (
+        Column("source", keep=80),
+        Column("row", keep=100, justify="right"),
+        Column("rule", keep=60),
+        Column("reason", keep=90, free=True),
+    )
+    rows_shown = [(r["source"], r["row_number"], r["rule"], r["reason"]) for r in rows]
+    console.print(fitted_table(columns, rows_shown, console.width, title=f"first {limit}"))
 
 
 @main.group(invoke_without_command=True)
@@ -62,28 +70,40 @@ def review(ctx: click.Context, extraction_id: str | None, limit: int, as_json: b
     if as_json:
         print_json(items)
         return
-    table = Table("review", "source", "row", "name", "class", "reason", "candidates (prospect id)")
-    for item in items:
-        add_row(
-            table,
-            str(item["review_id"]),
-            item["source"],
-            str(item["row_number"]),
-            item["full_name"],
-            str(item["draft_year"] or ""),
-            item["reason"],
-            "\n".join(_candidate(c) for c in item["candidates"]),
+    columns = (
+        Column("review", keep=100, justify="right"),
+        Column("source", keep=70),
+        Column("row", keep=40, justify="right"),
+        Column("name", keep=90),
+        Column("class", keep=60),
+        Column("prospect id", keep=95, justify="right"),
+        Column("why held / candidate", keep=50, free=True),
+    )
+    lines: list[tuple[object, ...]] = []
+    for item in items:  # the item and why it is held, then one line per candidate
+        lines.append(
+            (
+                item["review_id"],
+                item["source"],
+                item["row_number"],
+                item["full_name"],
+                item["draft_year"] or "",
+                "",
+                item["reason"],
+            )
         )
-    console.print(table)
+        lines.extend(("", "", "", "", "", *_candidate(c)) for c in item["candidates"])
+    console.print(fitted_table(columns, lines, console.width))
     if items:
         console.print("resolve one: etl-worker review resolve REVIEW --into PROSPECT_ID | --new-person")
 
 
-def _candidate(candidate: dict[str, Any]) -> str:
+def _candidate(candidate: dict[str, Any]) -> tuple[str, str]:
+    """A candidate's prospect id (or that it is not loaded yet) and who it is."""
     if candidate["prospect_id"] is None:
-        return f"{candidate['match_key']} (not loaded)"
+        return "not loaded", str(candidate["match_key"])
     where = ", ".join(str(candidate[k]) for k in ("position", "college", "draft_year") if candidate[k])
-    return f"{candidate['prospect_id']}: {candidate['full_name']} ({where})"
+    return str(candidate["prospect_id"]), f"{candidate['full_name']} ({where})"
 
 
 @review.command("resolve")

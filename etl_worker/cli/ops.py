@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
-from etl_worker.cli.app import add_row, console, friendly, load_settings, main, print_json
+from etl_worker.cli.app import console, friendly, load_settings, main, print_json
+from etl_worker.terminal import Column, fitted_table
 
 
 @main.command()
@@ -20,19 +20,28 @@ def alerts(limit: int, as_json: bool) -> None:
     if as_json:
         print_json([{**payload(a), "deliveries": a["deliveries"]} for a in found])
         return
-    table = Table("when", "severity", "rule", "scope", "execution", "message", "delivered")
-    for a in found:
-        add_row(
-            table,
+    columns = (
+        Column("when", keep=90),
+        Column("severity", keep=80),
+        Column("rule", keep=100),
+        Column("scope", keep=40),
+        Column("execution", keep=70),
+        Column("delivered", keep=30),
+        Column("message", keep=60, free=True),
+    )
+    rows = [
+        (
             f"{a['created_at']:%Y-%m-%d %H:%M:%S}",
             a["severity"],
             a["rule"],
             a["scope"],
             a["execution_id"][:8],
-            a["message"][:80],
             ", ".join(f"{sink}: {state[:40]}" for sink, state in sorted(a["deliveries"].items())),
+            a["message"],
         )
-    console.print(table)
+        for a in found
+    ]
+    console.print(fitted_table(columns, rows, console.width))
 
 
 @main.command()

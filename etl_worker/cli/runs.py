@@ -160,21 +160,31 @@ def summary(daily: int | None, as_json: bool) -> None:
         print_json({**data, "daily": days} if daily else data)
         return
     if daily:
-        per_day = Table("day", "kind", "name", "runs", "success", "failed", "other", "p50 s", "p95 s")
-        for d in days:
-            add_row(
-                per_day,
-                str(d["day"]),
+        columns = (
+            terminal.Column("day", keep=100),
+            terminal.Column("kind", keep=90),
+            terminal.Column("name", keep=95),
+            terminal.Column("runs", keep=85, justify="right"),
+            terminal.Column("success", keep=60, justify="right"),
+            terminal.Column("failed", keep=80, justify="right"),
+            terminal.Column("other", keep=30, justify="right"),
+            terminal.Column("p50 s", keep=50, justify="right"),
+            terminal.Column("p95 s", keep=55, justify="right"),
+        )
+        rows = [
+            (
+                d["day"],
                 d["kind"],
                 d["name"],
-                str(d["runs"]),
-                str(d["successes"]),
-                str(d["failures"]),
-                str(d["others"]),
-                f"{d['duration_p50']:.2f}" if d["duration_p50"] is not None else "-",
-                f"{d['duration_p95']:.2f}" if d["duration_p95"] is not None else "-",
+                d["runs"],
+                d["successes"],
+                d["failures"],
+                d["others"],
+                *(f"{d[k]:.2f}" if d[k] is not None else "-" for k in ("duration_p50", "duration_p95")),
             )
-        console.print(per_day)
+            for d in days
+        ]
+        console.print(terminal.fitted_table(columns, rows, console.width))
     table = Table("metric", "value")
     add_row(table, "executions", str(data["total_executions"]))
     add_row(table, "success rate", f"{data['success_rate']:.1f}%")

@@ -37,6 +37,10 @@ def test_demo_runs_end_to_end_on_embedded_servers_and_keeps_the_home_private(tmp
     exports = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines if line.startswith("export "))
     assert set(exports) == {"ETL_DATABASE_URL", "ETL_BROKER_URL", "ETL_RESULT_BACKEND"}, "".join(lines)[-3000:]
     assert any(line.startswith("web console on http://127.0.0.1:") for line in lines), "".join(lines)[-3000:]
+    # Piped at 80 columns, the report's path (longer than that here) is one line, never broken.
+    report = [line.strip() for line in lines if line.startswith("timeline and full report: ")]
+    assert len(report) == 1 and report[0].endswith(".html"), "".join(lines)[-3000:]
+    assert os.path.isfile(report[0].removeprefix("timeline and full report: "))
     shown = subprocess.run(
         [sys.executable, "-m", "etl_worker.cli", "history", "--json"],
         capture_output=True,
