@@ -121,13 +121,14 @@ _UPSERT_FACTS = (_UPSERT_GRADES, _UPSERT_MEASUREMENTS, _UPSERT_STATS)
 _FACT_ALIASES = ("g", "m", "s")
 
 
-def prospects_by_surnames(conn: Connection, surnames: list[str]) -> list[dict[str, Any]]:
-    """Existing prospects with one of these folded surnames (the people new records may join)."""
+def prospects_by_surnames(conn: Connection, surnames: list[str], not_made_by: str) -> list[dict[str, Any]]:
+    """Existing prospects with one of these folded surnames (the people new records may join), but the
+    ones whose match key holds ``not_made_by`` (made by the extraction being merged)."""
     c = prospect_core.c
     result = conn.execute(
-        sa.select(
-            c.match_key, c.name_key, c.surname_key, c.draft_year, c.college, c.position_group, c.source_ids
-        ).where(c.surname_key.in_(surnames))
+        sa.select(c.match_key, c.name_key, c.surname_key, c.draft_year, c.college, c.position_group, c.source_ids)
+        .where(c.surname_key.in_(surnames))
+        .where(sa.not_(c.match_key.contains(not_made_by, autoescape=True)))
     )
     return [dict(r._mapping) for r in result]
 

@@ -189,7 +189,8 @@ def prospect_blocks(
 
 def clear_resolution(conn: Connection, extraction_id: str, execution_id: str, buckets: tuple[int, int]) -> None:
     """Forget an earlier resolution of the blocks in ``buckets`` (a merge part that runs again starts
-    clean), and the lineage ``execution_id`` wrote for them."""
+    clean), and the lineage ``execution_id`` wrote for them. Review items stay: ``write_resolution``
+    keeps the ones held again (with their ids) and ``keep_reviews`` drops the rest."""
     lineage = lineage_links.c
     conn.execute(
         sa.delete(lineage_links).where(
@@ -197,18 +198,6 @@ def clear_resolution(conn: Connection, extraction_id: str, execution_id: str, bu
             lineage.execution_id == execution_id,
             lineage.block_bucket >= buckets[0],
             lineage.block_bucket < buckets[1],
-        )
-    )
-    wp = work_prospects.c
-    reviews = match_reviews.c
-    conn.execute(
-        sa.delete(match_reviews).where(
-            reviews.extraction_id == extraction_id,
-            wp.extraction_id == extraction_id,
-            wp.source == reviews.source,
-            wp.row_number == reviews.row_number,
-            wp.block_bucket >= buckets[0],
-            wp.block_bucket < buckets[1],
         )
     )
     m = work_merged_prospects.c
@@ -225,8 +214,32 @@ def write_resolution(
     merged: Sequence[dict[str, Any]],
     reviews: Sequence[dict[str, Any]],
 ) -> None:
-    """Add one page of links (the lineage of the execution that merged), merged prospects and review items."""
-    for table, rows in ((lineage_links, links), (work_merged_prospects, merged), (match_reviews, reviews)):
+    """Add one page of links (the lineage of the execution that merged) and merged prospects, and hold
+    the review items: a record held before keeps its review id (what an operator types)."""
+    for table, rows in ((lineage_links, links), (work_merged_prospects, merged)):
         if rows:
             columns = [c.name for c in table.columns if c.server_default is None]
             copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in rows))
+    if reviews:
+        stmt = insert(match_reviews)
+        held_again = {c: stmt.excluded[c] for c in ("full_name", "draft_year", "reason", "candidates")}
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["extraction_id", "source", "row_number"], set_=held_again),
+            list(reviews),
+        )
+
+
+def keep_reviews(conn: Connection, extraction_id: str, buckets: tuple[int, int], held: set[tuple[str, int]]) -> None:
+    """Drop the extraction's review items in ``buckets`` whose records (source, row) are no longer held."""
+    wp, r = work_prospects.c, match_reviews.c
+    conn.execute(
+        sa.delete(match_reviews).where(
+            r.extraction_id == extraction_id,
+            wp.extraction_id == extraction_id,
+            wp.source == r.source,
+            wp.row_number == r.row_number,
+            wp.block_bucket >= buckets[0],
+            wp.block_bucket < buckets[1],
+            sa.tuple_(r.source, r.row_number).not_in(sorted(held)),
+        )
+    )

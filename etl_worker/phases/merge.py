@@ -21,6 +21,7 @@ from etl_worker.phases.resolve import (
     Record,
     block_bucket,
     existing_person,
+    made_by,
     merged_row,
     part_buckets,
     resolve_block,
@@ -36,6 +37,7 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
     sources = run.sources_ok(ctx)
     counts = {"records_linked": 0, "prospects_merged": 0, "held_for_review": 0}
     methods: dict[str, int] = {}
+    held_records: set[tuple[str, int]] = set()
     buckets = part_buckets(part, ctx.merge_parts)
     with transaction(settings.database_url) as conn:
         work.clear_resolution(conn, extraction_id, ctx.execution_id, buckets)
@@ -48,7 +50,7 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
             held: list[dict[str, Any]] = []
             surnames = sorted({r["surname_key"] for r in page})
             known: dict[str, list[dict[str, Any]]] = {}
-            for row in canonical.prospects_by_surnames(conn, surnames):
+            for row in canonical.prospects_by_surnames(conn, surnames, made_by(extraction_id)):
                 known.setdefault(row["surname_key"], []).append(row)
             for surname, rows in groupby(page, key=lambda r: r["surname_key"]):
                 records = [Record.from_row(r) for r in rows]
@@ -83,9 +85,11 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
                     for r in block_reviews
                 )
             work.write_resolution(conn, links, merged, held)
+            held_records.update((h["source"], h["row_number"]) for h in held)
             counts["records_linked"] += len(links)
             counts["prospects_merged"] += len(merged)
             counts["held_for_review"] += len(held)
+        work.keep_reviews(conn, extraction_id, buckets, held_records)
     return PartResult(
         run, part, started_at=clock.started_at.isoformat(), figures={"counts": counts, "methods": methods}
     )

@@ -297,6 +297,14 @@ class _Block:
         return None
 
 
+def made_by(extraction_id: str) -> str:
+    """The part of a new person's match key that names the extraction whose record made the person
+    (``name|year|1aa6d20c:nfl:12``). A merge leaves the people its own extraction made out of the people
+    its records may join: run again or replayed, the extraction resolves as it did the first time, not
+    against itself, so the same records make the same people, under the same keys (so the same ids)."""
+    return f"|{extraction_id[:8]}:"
+
+
 def resolve_block(
     extraction_id: str,
     records: list[Record],
@@ -361,7 +369,7 @@ def resolve_block(
         if person is None:
             year = "?" if _seasons(record.source) else record.draft_year
             person = Person(
-                match_key=f"{record.name_key}|{year}|{extraction_id[:8]}:{record.source}:{record.row_number}",
+                match_key=f"{record.name_key}|{year}{made_by(extraction_id)}{record.source}:{record.row_number}",
                 name_key=record.name_key,
                 draft_year=None if _seasons(record.source) else record.draft_year,
             )
