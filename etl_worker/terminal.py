@@ -266,7 +266,7 @@ def follow(
             description = f"{state['status']}: {state['phases']}/6 phases, {rate:,.0f} rows/s"
             if waiting:  # a run that has not moved for a while says what it waits for
                 description += f"; waiting for {in_flight(waiting[0])}"
-            counted = f"{state['batches']}/{state['planned']} batches" if state["planned"] else "planning"
+            counted = batches_done(state)
             bar.update(
                 task, total=state["planned"], completed=state["batches"], description=description, batches=counted
             )
@@ -276,6 +276,11 @@ def follow(
                 if lines is None or len(told) == len(PHASES) or time.monotonic() - ended_at > LISTENER_LAG_SECONDS:
                     return
             time.sleep(0.2)
+
+
+def batches_done(state: dict[str, Any]) -> str:
+    """The progress bar's count: ``12/40 batches``, or ``planning`` before the run has planned any."""
+    return f"{state['batches']}/{state['planned']} batches" if state.get("planned") else "planning"
 
 
 def _phase_line(phase: dict[str, Any]) -> str:

@@ -176,6 +176,23 @@ def test_replay_after_a_partial_success_reruns_only_the_failed_source(scenario, 
         print(f"\n[replay] partial success, replayed the nfl batches only: {replayed.overall_status}")
 
 
+def test_replay_with_wait_of_a_run_cancelled_mid_transform_ends_cleanly(scenario, baseline):  # type: ignore[no-untyped-def]
+    # Issue 24, item 5: this path ended with "Exception ignored in: AsyncResult.__del__" and a traceback.
+    from tests.helpers import canonical_snapshot
+
+    runner = orchestrator(scenario)
+    (scenario.faults / "victim.pid").unlink(missing_ok=True)
+    scenario.arm("transform_hang", "60")
+    cancelled = runner.start_extraction(stage_fixtures(scenario.settings))
+    wait_for(lambda: (scenario.faults / "victim.pid").exists(), 30, "a batch to hang")
+    assert runner.cancel(cancelled)
+    (scenario.faults / "transform_hang").unlink(missing_ok=True)  # claimed by the hanging batch
+    result = _cli(scenario, "replay", cancelled[:8], "--wait")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert f"replay of execution {cancelled[:8]}" in result.stdout and ": success" in result.stdout
+    assert canonical_snapshot(scenario.settings.database_url) == baseline
+
+
 @pytest.mark.worker_env(
     {"ETL_SCHEDULE_STAGED_SECONDS": "1", "ETL_SCHEDULE_SETTLE_SECONDS": "1", "ETL_SCHEDULE_PRUNE_SECONDS": "1"}
 )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from etl_worker.models import ETLExecution, PhaseExecution, TransformerExecution
-from etl_worker.terminal import history_table, render_execution, summarize
+from etl_worker.terminal import batches_done, history_table, render_execution, summarize
 
 X = "5e6f7a8b-0000-4000-8000-00000000abcd"
 STARTED = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
@@ -132,3 +132,10 @@ def test_status_names_every_rule_that_warned_or_failed_whatever_the_width():
         line.strip() for line in lines
     )
     assert "rules failed" not in text
+
+
+def test_the_progress_bar_says_planning_until_the_run_has_planned_its_batches():
+    # Issue 24, item 7: the bar showed "0/None batches" until the plan was recorded.
+    assert batches_done({"batches": 0, "planned": None}) == "planning"
+    assert batches_done({"batches": 0, "planned": 0}) == "planning"
+    assert batches_done({"batches": 12, "planned": 40}) == "12/40 batches"
