@@ -7,6 +7,10 @@ import re
 import unicodedata
 from collections.abc import Collection
 
+from nicknames import NickNamer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from etl_worker.errors import RecordError
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "-", "--"})
@@ -97,64 +101,14 @@ def height_inches(value: str | None) -> float | None:
     return inches
 
 
-_NICKNAMES = {
-    "gabe": "gabriel",
-    "matt": "matthew",
-    "josh": "joshua",
-    "mike": "michael",
-    "chris": "christopher",
-    "nick": "nicholas",
-    "will": "william",
-    "bill": "william",
-    "billy": "william",
-    "bob": "robert",
-    "rob": "robert",
-    "bobby": "robert",
-    "tom": "thomas",
-    "tommy": "thomas",
-    "tony": "anthony",
-    "jim": "james",
-    "jimmy": "james",
-    "joe": "joseph",
-    "joey": "joseph",
-    "dan": "daniel",
-    "danny": "daniel",
-    "dave": "david",
-    "steve": "stephen",
-    "ben": "benjamin",
-    "sam": "samuel",
-    "alex": "alexander",
-    "andy": "andrew",
-    "drew": "andrew",
-    "jon": "jonathan",
-    "nate": "nathan",
-    "zach": "zachary",
-    "zack": "zachary",
-    "greg": "gregory",
-    "jeff": "jeffrey",
-    "ken": "kenneth",
-    "kenny": "kenneth",
-    "ron": "ronald",
-    "ronnie": "ronald",
-    "don": "donald",
-    "pat": "patrick",
-    "rick": "richard",
-    "ricky": "richard",
-    "jake": "jacob",
-    "ed": "edward",
-    "eddie": "edward",
-    "ted": "theodore",
-    "cam": "cameron",
-    "kam": "kameron",
-    "fred": "frederick",
-    "freddie": "frederick",
-    "charlie": "charles",
-    "chuck": "charles",
-    "jerry": "gerald",
-    "larry": "lawrence",
-    "vince": "vincent",
-    "walt": "walter",
-}
+_NAMER = NickNamer()  # the `nicknames` dataset: English names and their nicknames, both ways
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _forms(first: str) -> frozenset[str]:
+    """A folded first name and the names it may be short for: 'nick' -> {'nick', 'nicholas', 'dominick', ...}.
+    Two first names may be one person's when their forms meet ('Nick' and 'Nico' both shorten 'Nicholas')."""
+    return frozenset({first, *_NAMER.canonicals_of(first)})
 
 
 def _fold(value: str) -> str:
@@ -222,7 +176,8 @@ def surname_key(name: str) -> str:
 
 def first_names_compatible(a: str, b: str) -> bool:
     """Whether two folded full names can be one person's: same surname, and first names equal, one a
-    shortening of the other ('Takk' / 'Takkarist', 'Lano' / 'Delano') or a known nickname ('Gabe' / 'Gabriel')."""
+    shortening of the other ('Takk' / 'Takkarist', 'Lano' / 'Delano') or nicknames of one name in the
+    `nicknames` dataset ('Gabe' / 'Gabriel', 'Nick' / 'Nico')."""
     words_a, words_b = a.split(), b.split()
     if words_a[-1] != words_b[-1]:
         return False
@@ -232,7 +187,23 @@ def first_names_compatible(a: str, b: str) -> bool:
     short, long = sorted((first_a, first_b), key=len)
     if len(short) >= 3 and (long.startswith(short) or long.endswith(short)):
         return True
-    return _NICKNAMES.get(first_a, first_a) == _NICKNAMES.get(first_b, first_b)
+    return not _forms(first_a).isdisjoint(_forms(first_b))
+
+
+def _typo_apart(first_a: str, first_b: str) -> bool:
+    """One letter substituted, dropped, added or two swapped ('Jarvis' / 'Javis'), in names long enough
+    for that to say little: the longer has four letters or more, the shorter three."""
+    return (
+        min(len(first_a), len(first_b)) >= 3
+        and max(len(first_a), len(first_b)) >= 4
+        and OSA.distance(first_a, first_b) <= 1
+    )
+
+
+def first_names_typo_apart(a: str, b: str) -> bool:
+    """Whether two folded full names have the same surname and first names one typing slip apart."""
+    words_a, words_b = a.split(), b.split()
+    return words_a[-1] == words_b[-1] and words_a[0] != words_b[0] and _typo_apart(words_a[0], words_b[0])
 
 
 class FirstNames:
@@ -241,25 +212,31 @@ class FirstNames:
 
     def __init__(self) -> None:
         self._names: set[str] = set()
-        self._by_nickname: dict[str, set[str]] = {}
+        self._by_form: dict[str, set[str]] = {}  # 'nicholas' -> {'nick', 'nico', 'nicholas'}
         self._by_part: dict[str, set[str]] = {}  # 'lano' -> {'delano'}; 'takk' -> {'takkarist'}
 
     def add(self, first: str) -> None:
         if first in self._names:
             return
         self._names.add(first)
-        self._by_nickname.setdefault(_NICKNAMES.get(first, first), set()).add(first)
+        for form in _forms(first):
+            self._by_form.setdefault(form, set()).add(first)
         for k in range(3, len(first)):
             self._by_part.setdefault(first[:k], set()).add(first)
             self._by_part.setdefault(first[-k:], set()).add(first)
 
     def compatible(self, first: str) -> set[str]:
         """The names added that ``first`` may be (itself included, when added)."""
-        found = set(self._by_nickname.get(_NICKNAMES.get(first, first), ()))
+        found = {name for form in _forms(first) for name in self._by_form.get(form, ())}
         if len(first) >= 3:
             found |= self._by_part.get(first, set())
         found.update(part for k in range(3, len(first)) for part in (first[:k], first[-k:]) if part in self._names)
         return found
+
+    def typo_apart(self, first: str) -> set[str]:
+        """The names added one typing slip from ``first`` (``first_names_typo_apart``'s rule)."""
+        near = process.extract(first, self._names, scorer=OSA.distance, score_cutoff=1, limit=None)
+        return {name for name, _, _ in near if name != first and _typo_apart(first, name)}
 
 
 @functools.lru_cache(maxsize=1 << 14)  # a few thousand schools, spelled a few ways each

@@ -21,6 +21,7 @@ from etl_worker.normalize import (
     college_keys,
     colleges_overlap,
     first_names_compatible,
+    first_names_typo_apart,
     positions_compatible,
     surname_key,
 )
@@ -165,16 +166,22 @@ def _conflicts(record: Record, person: Person) -> bool:
 def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
     """(score, method) for a record that may be this person; None when it cannot be."""
     exact_name = record.name_key == person.name_key  # first: within a block most names differ
+    typo = False
     if not exact_name and not first_names_compatible(record.name_key, person.name_key):
-        return None
+        typo = first_names_typo_apart(record.name_key, person.name_key)
+        if not typo:
+            return None
     if not _class_fits(record, person) or _conflicts(record, person):
         return None
     same_college = colleges_overlap(record.colleges, person.colleges)
     same_position = record.position_group is not None and record.position_group in person.groups
     if not exact_name:
-        # 'Gabe Davis' / 'Gabriel Davis': only with the same school (and class, checked above).
+        # 'Gabe Davis' / 'Gabriel Davis', or 'Javis Harrison' / 'Jarvis Harrison': only with the same
+        # school (and class, checked above); a slip counts for less than a known nickname.
         if not same_college:
             return None
+        if typo:
+            return 2.2, ("typo_college_season" if _seasons(record.source) else "typo_class_college")
         return 2.5, ("nickname_college_season" if _seasons(record.source) else "nickname_class_college")
     if _seasons(record.source):
         return (3.0, "name_college_season") if same_college else None
@@ -198,6 +205,8 @@ _CONFIDENCE = {
     "name_college_season": 0.9,
     "nickname_class_college": 0.85,
     "nickname_college_season": 0.8,
+    "typo_class_college": 0.8,
+    "typo_college_season": 0.75,
     "name_class_position": 0.85,
     "name_class": 0.75,
     "new": 1.0,
@@ -278,8 +287,9 @@ class _Block:
         return sorted(people, key=lambda p: self._ordinal[id(p)])
 
     def named_like(self, name_key: str) -> list[Person]:
-        """The people whose first name ``name_key``'s may be (every other gives no evidence)."""
-        names = self._first_names.compatible(name_key.split()[0])
+        """The people whose first name ``name_key``'s may be, or be a slip of (every other gives no evidence)."""
+        first = name_key.split()[0]
+        names = self._first_names.compatible(first) | self._first_names.typo_apart(first)
         return self._in_order(p for name in names for p in self._by_first[name])
 
     def named(self, name_key: str) -> list[Person]:

@@ -7,7 +7,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etl_worker.normalize import FirstNames, first_names_compatible, name_key, position_group
+from etl_worker.normalize import FirstNames, first_names_compatible, first_names_typo_apart, name_key, position_group
 from etl_worker.phases.resolve import Record, existing_person, resolve_block
 
 X = "00000000-0000-0000-0000-000000000001"
@@ -146,3 +146,45 @@ def test_the_first_name_index_finds_exactly_the_names_the_pairwise_rule_accepts(
         index.add(name)
     expected = {n for n in names if first_names_compatible(f"{first} doe", f"{n} doe")}
     assert index.compatible(first) == expected
+
+
+@settings(max_examples=300)
+@given(
+    names=st.lists(st.sampled_from(FIRSTS) | st.text("abdelno", min_size=1, max_size=9), max_size=30),
+    first=st.sampled_from(FIRSTS) | st.text("abdelno", min_size=1, max_size=9),
+)
+def test_the_first_name_index_finds_exactly_the_slips_the_pairwise_rule_accepts(names, first):  # type: ignore[no-untyped-def]
+    index = FirstNames()
+    for name in names:
+        index.add(name)
+    expected = {n for n in names if first_names_typo_apart(f"{first} doe", f"{n} doe")}
+    assert index.typo_apart(first) == expected
+
+
+def test_nicknames_come_from_the_dataset_both_ways_and_through_a_shared_name():
+    for a, b in (("Ike Asiata", "Isaac Asiata"), ("Nico Jones", "Nick Jones"), ("Nate Orchard", "Nathaniel Orchard")):
+        assert first_names_compatible(name_key(a), name_key(b)), (a, b)
+    assert not first_names_compatible(name_key("Nick Jones"), name_key("Robert Jones"))
+
+
+def test_a_first_name_slip_joins_only_with_the_same_class_and_school():
+    records = [
+        rec("nfl", 1, "Jarvis Harrison", 2015, "OG", "Texas A&M", "n1"),
+        rec("pfr", 1, "Javis Harrison", 2015, "G", "Texas A&M", "HarrJa00"),  # the slip, same school
+        rec("nfl", 2, "Damien Wilson", 2015, "LB", "Minnesota", "n2"),
+        rec("pfr", 2, "Damian Wilson", 2015, "LB", "Iowa", "WilsDa00"),  # one letter off, another school
+        rec("nfl", 3, "Joe Smith", 2016, "QB", "Utah", "n3"),
+        rec("pfr", 3, "Jon Smith", 2016, "QB", "Utah", "SmitJo00"),  # three letters: too short to call a slip
+    ]
+    by_surname: dict[str, list[Record]] = {}
+    for r in records:
+        by_surname.setdefault(r.name_key.split()[-1], []).append(r)
+    placed = {}
+    methods = {}
+    for block in by_surname.values():
+        _, links, _ = resolve_block(X, block, [], set())
+        placed |= people_of(links)
+        methods |= {(link.record.source, link.record.row_number): link.method for link in links}
+    assert placed[("nfl", 1)] == placed[("pfr", 1)] and methods[("pfr", 1)] == "typo_class_college"
+    assert placed[("nfl", 2)] != placed[("pfr", 2)]
+    assert placed[("nfl", 3)] != placed[("pfr", 3)]
