@@ -168,8 +168,11 @@ def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
     exact_name = record.name_key == person.name_key  # first: within a block most names differ
     typo = False
     if not exact_name and not first_names_compatible(record.name_key, person.name_key):
-        typo = first_names_typo_apart(record.name_key, person.name_key)
-        if not typo:
+        # A slip only between two records of a draft class, the same one (checked below): a college
+        # season (no class) would join whichever spelling came first, and two extractions cut
+        # differently would not make the same people.
+        typo = not _seasons(record.source) and person.draft_year is not None
+        if not typo or not first_names_typo_apart(record.name_key, person.name_key):
             return None
     if not _class_fits(record, person) or _conflicts(record, person):
         return None
@@ -181,7 +184,7 @@ def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
         if not same_college:
             return None
         if typo:
-            return 2.2, ("typo_college_season" if _seasons(record.source) else "typo_class_college")
+            return 2.2, "typo_class_college"
         return 2.5, ("nickname_college_season" if _seasons(record.source) else "nickname_class_college")
     if _seasons(record.source):
         return (3.0, "name_college_season") if same_college else None
@@ -206,7 +209,6 @@ _CONFIDENCE = {
     "nickname_class_college": 0.85,
     "nickname_college_season": 0.8,
     "typo_class_college": 0.8,
-    "typo_college_season": 0.75,
     "name_class_position": 0.85,
     "name_class": 0.75,
     "new": 1.0,

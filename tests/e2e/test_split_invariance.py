@@ -21,15 +21,15 @@ pytestmark = pytest.mark.skipif(
 # Each cut by draft class; the college seasons of a class are the one to six years before it.
 WHOLE = (2015, 2020)
 CUTS = ((2015, 2018), (2017, 2020))
-# canonical_snapshot of WHOLE, recorded with the checksum of every column, when first-name slips and the
-# nicknames dataset joined people the sites spell differently (4,695 -> 4,689 prospects; among them
-# Garett/Garrett Bolles, Obo/Ogbo Okoronkwo, Khalfani/Khalfrani Muhammad, Yannik/Yannick Cudjoe-Virgil,
-# Dawaune/Dawuane Smoot).
+# canonical_snapshot of WHOLE, recorded with the checksum of every column, when first-name slips (between
+# records of one draft class) and the nicknames dataset joined people the sites spell differently
+# (4,695 -> 4,690 prospects; among them Garett/Garrett Bolles, Obo/Ogbo Okoronkwo, Yannik/Yannick
+# Cudjoe-Virgil, Dawaune/Dawuane Smoot).
 RECORDED = {
-    "prospect_core": (4689, "4b96035d27879a3100d1d86baed58565"),
+    "prospect_core": (4690, "e870829e57f12b2cdcf3960ac1564229"),
     "prospect_grades": (6021, "e2d4babe626e15ed83c5abe2b834d04c"),
     "prospect_measurements": (6230, "acf3dc6902d0f80117aa01a656c7d6cb"),
-    "prospect_college_stats": (2958, "28b6f3a9bbd1bb4cf0612f2f2471e606"),
+    "prospect_college_stats": (2958, "a083e3bd638fe95a38e5ff2573078539"),
 }
 
 

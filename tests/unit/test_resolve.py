@@ -177,3 +177,27 @@ def test_a_first_name_slip_joins_only_with_the_same_class_and_school():
     assert placed[("nfl", 1)] == placed[("pfr", 1)] and methods[("pfr", 1)] == "typo_class_college"
     assert placed[("nfl", 2)] != placed[("pfr", 2)]
     assert placed[("nfl", 3)] != placed[("pfr", 3)]
+
+
+def test_a_slip_never_joins_college_seasons_whatever_came_first():
+    # Two CFR seasons a slip apart, no class: joined, the person would take whichever spelling came first,
+    # and extractions cut differently would make different people (found on the real 2015-2020 files).
+    seasons = [
+        rec("cfr", 1, "Brandon Pressley", None, None, "UNLV"),
+        rec("cfr", 2, "Brandon Presley", None, None, "UNLV"),
+    ]
+    for ordered in (seasons, seasons[::-1]):
+        _, links, _ = resolve_block(X, ordered, [], set())
+        assert len(set(people_of(links).values())) == 2
+    loaded = existing_person(
+        {
+            "match_key": "brandan presley|?|x",
+            "name_key": "brandan presley",
+            "draft_year": None,
+            "college": "UNLV",
+            "position_group": None,
+            "source_ids": {},
+        }
+    )
+    _, links, _ = resolve_block(X, [rec("nfl", 1, "Brandon Presley", 2018, "WR", "UNLV", "n1")], [loaded], set())
+    assert links[0].method == "new"  # a person of no class gives a slip nothing to stand on
