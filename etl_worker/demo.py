@@ -14,6 +14,7 @@ import dataclasses
 import os
 import secrets
 import shlex
+import signal
 import threading
 from pathlib import Path
 
@@ -42,7 +43,11 @@ SAMPLE = (
 
 
 def run_demo(console: Console, keep: bool = False) -> str:
-    """Run the demo; returns the execution's overall status. ``keep``: leave everything up until Ctrl-C."""
+    """Run the demo; returns the execution's overall status. ``keep``: leave everything up until Ctrl-C.
+
+    A SIGTERM (a supervisor, ``kill``) stops it as Ctrl-C does: everything it started stops, the embedded
+    PostgreSQL included (without this, Python would exit at once and leave that server running)."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     servers = embedded.EmbeddedServers() if embedded.wanted() else None
     reach: dict[str, str] = {}
     procs: ProcessGroup | None = None
