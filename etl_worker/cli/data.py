@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from etl_worker.cli.app import console, friendly, full_id, load_settings, main, operator, print_json
-from etl_worker.terminal import Column, fitted_table
+from etl_worker.errors import NotFoundError
+from etl_worker.terminal import Column, fitted_table, whole_line
 
 
 @main.command()
@@ -129,3 +130,52 @@ def review_resolve(
     loaded = " ".join(f"{k}={v}" for k, v in resolved.loaded.items())
     where = f"prospect {resolved.prospect_id}" + (" (new)" if resolved.decision == "new_person" else "")
     console.print(f"review {review_id} resolved: the record is {where}; loaded {loaded}", highlight=False)
+
+
+@main.command()
+@click.argument("prospect_id", type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def explain(prospect_id: int, as_json: bool) -> None:
+    """Why each source record is PROSPECT_ID: how it was matched, and field by field what it shared with
+    the person when it joined (name, class, college, position, ids)."""
+    from etl_worker.db import canonical
+    from etl_worker.db.engine import transaction
+
+    with transaction(load_settings().database_url) as conn:
+        person = canonical.prospect(conn, prospect_id)
+        if person is None:
+            raise NotFoundError(f"prospect {prospect_id} does not exist")
+        links = canonical.prospect_lineage(conn, prospect_id)
+    if as_json:
+        print_json({"prospect": person, "links": links})
+        return
+    where = ", ".join(str(person[k]) for k in ("position", "college") if person[k])
+    whole_line(
+        console, f"{person['full_name']} (prospect {prospect_id}): {where}, class of {person['draft_year'] or '?'}"
+    )
+    columns = (
+        Column("source", keep=100),
+        Column("row", keep=90, justify="right"),
+        Column("matched by", keep=95),
+        Column("conf.", keep=40, justify="right"),
+        *(Column(f, keep=k) for f, k in (("name", 85), ("class", 80), ("college", 80), ("position", 70))),
+        Column("shared id", keep=60, free=True),
+    )
+    rows = []
+    for link in links:
+        evidence = link["evidence"] or {}
+        fields = ("name", "class", "college", "position")
+        shown = [evidence.get(f, "") for f in fields] if evidence else ["", "", "", ""]
+        rows.append(
+            (
+                link["source"],
+                link["staging_row"],
+                link["match_method"],
+                f"{link['match_confidence']:.2f}",
+                *shown,
+                evidence.get("id") or evidence.get("decided", ""),
+            )
+        )
+    console.print(fitted_table(columns, rows, console.width))
+    console.print("each record against the person as it stood before the record joined; 'new' started the person")

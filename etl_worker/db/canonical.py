@@ -121,14 +121,13 @@ _UPSERT_FACTS = (_UPSERT_GRADES, _UPSERT_MEASUREMENTS, _UPSERT_STATS)
 _FACT_ALIASES = ("g", "m", "s")
 
 
-def prospects_by_surnames(conn: Connection, surnames: list[str], not_made_by: str) -> list[dict[str, Any]]:
-    """Existing prospects with one of these folded surnames (the people new records may join), but the
-    ones whose match key holds ``not_made_by`` (made by the extraction being merged)."""
+def prospects_by_surnames(conn: Connection, surnames: list[str]) -> list[dict[str, Any]]:
+    """Existing prospects with one of these folded surnames (the people new records may join)."""
     c = prospect_core.c
     result = conn.execute(
-        sa.select(c.match_key, c.name_key, c.surname_key, c.draft_year, c.college, c.position_group, c.source_ids)
-        .where(c.surname_key.in_(surnames))
-        .where(sa.not_(c.match_key.contains(not_made_by, autoescape=True)))
+        sa.select(
+            c.match_key, c.name_key, c.surname_key, c.draft_year, c.college, c.position_group, c.source_ids
+        ).where(c.surname_key.in_(surnames))
     )
     return [dict(r._mapping) for r in result]
 
@@ -286,16 +285,21 @@ def prospect_facts(conn: Connection, prospect_id: int) -> dict[str, list[dict[st
 
 
 def prospect_lineage(conn: Connection, prospect_id: int) -> list[dict[str, Any]]:
-    """The staged records a prospect was merged from: source, file, extraction, row, how it was matched."""
+    """The staged records a prospect was merged from: source, file, extraction, row, how it was matched
+    and what it shared with the person (``evidence``; none for links merged before it was kept)."""
     return [
         dict(r._mapping)
         for r in conn.execute(
             sa.text(
                 """
                 SELECT d.source, f.filename, d.extraction_id::text AS extraction_id, d.staging_row,
-                       d.match_method, d.match_confidence, d.execution_id::text AS execution_id, d.loaded_at
+                       d.match_method, d.match_confidence, d.execution_id::text AS execution_id, d.loaded_at,
+                       l.evidence
                 FROM data_lineage d
                 LEFT JOIN extraction_files f ON f.extraction_id = d.extraction_id AND f.source = d.source
+                JOIN extraction_loads x ON x.extraction_id = d.extraction_id
+                LEFT JOIN lineage_links l ON l.extraction_id = d.extraction_id AND l.execution_id = x.merged_by
+                     AND l.source = d.source AND l.row_number = d.staging_row
                 WHERE d.canonical_table = 'prospect_core' AND d.canonical_id = :id
                 ORDER BY d.loaded_at, d.source, d.staging_row"""
             ),

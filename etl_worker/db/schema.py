@@ -348,6 +348,8 @@ lineage_links = sa.Table(
     sa.Column("match_key", sa.Text, nullable=False),
     sa.Column("method", sa.Text, nullable=False),
     sa.Column("confidence", sa.Float, nullable=False),
+    # What the record shared with the person it joined, field by field (etl_worker.phases.resolve.agreement).
+    sa.Column("evidence", JSONB),
 )
 
 quality_metrics = sa.Table(

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from etl_worker.db.schema import (
     WORK_TABLES,
+    extraction_loads,
     lineage_links,
     match_reviews,
     quarantined_records,
@@ -185,6 +186,36 @@ def prospect_blocks(
         rows += [dict(zip(names, r, strict=True)) for r in conn.execute(block.order_by(*order))]
         yield rows
         after = last
+
+
+def loaded_links(
+    conn: Connection, extraction_id: str, buckets: tuple[int, int]
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """The links of the merge the extraction's committed load loaded, for the blocks in ``buckets``:
+    (source, row) -> match key, method, confidence and evidence. Empty before the extraction is loaded."""
+    link = lineage_links.c
+    rows = conn.execute(
+        sa.select(link.source, link.row_number, link.match_key, link.method, link.confidence, link.evidence)
+        .select_from(
+            lineage_links.join(
+                extraction_loads,
+                sa.and_(
+                    extraction_loads.c.extraction_id == link.extraction_id,
+                    extraction_loads.c.merged_by == link.execution_id,
+                ),
+            )
+        )
+        .where(link.extraction_id == extraction_id, link.block_bucket >= buckets[0], link.block_bucket < buckets[1])
+    )
+    return {
+        (r.source, r.row_number): {
+            "match_key": r.match_key,
+            "method": r.method,
+            "confidence": r.confidence,
+            "evidence": r.evidence or {},
+        }
+        for r in rows
+    }
 
 
 def clear_resolution(conn: Connection, extraction_id: str, execution_id: str, buckets: tuple[int, int]) -> None:

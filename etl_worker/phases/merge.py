@@ -18,10 +18,10 @@ from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases.resolve import (
     RECORD_COLUMNS,
+    Link,
     Record,
     block_bucket,
     existing_person,
-    made_by,
     merged_row,
     part_buckets,
     resolve_block,
@@ -42,6 +42,7 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
     with transaction(settings.database_url) as conn:
         work.clear_resolution(conn, extraction_id, ctx.execution_id, buckets)
         decided = reviews.decided(conn, extraction_id, sources, buckets)
+        loaded = work.loaded_links(conn, extraction_id, buckets)  # what its loaded merge placed, if any
         for page in work.prospect_blocks(conn, extraction_id, sources, buckets, (*RECORD_COLUMNS, "id_shared")):
             # Ids another record of the extraction also carries (validate marked them) join nobody.
             untrusted = {(r["source"], r["source_player_id"]) for r in page if r["id_shared"]}
@@ -50,12 +51,19 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
             held: list[dict[str, Any]] = []
             surnames = sorted({r["surname_key"] for r in page})
             known: dict[str, list[dict[str, Any]]] = {}
-            for row in canonical.prospects_by_surnames(conn, surnames, made_by(extraction_id)):
+            for row in canonical.prospects_by_surnames(conn, surnames):
                 known.setdefault(row["surname_key"], []).append(row)
             for surname, rows in groupby(page, key=lambda r: r["surname_key"]):
                 records = [Record.from_row(r) for r in rows]
+                placed = {
+                    key: Link(record, **loaded[key])
+                    for record in records
+                    if (key := (record.source, record.row_number)) in loaded
+                }
                 existing = [existing_person(row) for row in known.get(surname, [])]
-                people, block_links, block_reviews = resolve_block(extraction_id, records, existing, untrusted, decided)
+                people, block_links, block_reviews = resolve_block(
+                    extraction_id, records, existing, untrusted, decided, placed
+                )
                 bucket = block_bucket(surname)
                 merged.extend({**merged_row(extraction_id, p), "block_bucket": bucket} for p in people)
                 for link in block_links:
@@ -70,6 +78,7 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
                             "match_key": link.match_key,
                             "method": link.method,
                             "confidence": link.confidence,
+                            "evidence": dict(link.evidence) or None,
                         }
                     )
                 held.extend(

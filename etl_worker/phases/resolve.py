@@ -123,6 +123,7 @@ class Link:
     match_key: str
     method: str
     confidence: float
+    evidence: Mapping[str, str] = field(default_factory=dict)  # what it shared with the person (``agreement``)
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,42 @@ def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
     if same_college:
         return score, "name_class_college"
     return score, ("name_class_position" if same_position else "name_class")
+
+
+def agreement(record: Record, person: Person) -> dict[str, str]:
+    """What a record shared with the person it joined, field by field, as the person stood before it
+    joined (one word each: same, nickname, slip, season, compatible, differs, unknown): what
+    ``etl-worker explain`` and the console show for a link."""
+    if record.name_key == person.name_key:
+        name = "same"
+    elif first_names_compatible(record.name_key, person.name_key):
+        name = "nickname"  # or a shortening: 'Takk' / 'Takkarist'
+    elif first_names_typo_apart(record.name_key, person.name_key):
+        name = "slip"
+    else:
+        name = "differs"
+    if _seasons(record.source):
+        draft_class = "season"  # a college season: no class of its own
+    elif record.draft_year is None or person.draft_year is None:
+        draft_class = "unknown"
+    else:
+        draft_class = "same" if record.draft_year == person.draft_year else "differs"
+    if not record.colleges or not person.colleges:
+        college = "unknown"
+    else:
+        college = "same" if colleges_overlap(record.colleges, person.colleges) else "differs"
+    if record.position_group is None or not person.groups:
+        position = "unknown"
+    elif record.position_group in person.groups:
+        position = "same"
+    else:
+        compatible = any(positions_compatible(record.position_group, g) for g in person.groups)
+        position = "compatible" if compatible else "differs"
+    facts = {"name": name, "class": draft_class, "college": college, "position": position}
+    shared = [f"{s} {v}" for s, v in record_ids(record).items() if person.source_ids.get(s) == v]
+    if shared:
+        facts["id"] = ", ".join(shared)
+    return facts
 
 
 _CONFIDENCE = {
@@ -309,35 +346,33 @@ class _Block:
         return None
 
 
-def made_by(extraction_id: str) -> str:
-    """The part of a new person's match key that names the extraction whose record made the person
-    (``name|year|1aa6d20c:nfl:12``). A merge leaves the people its own extraction made out of the people
-    its records may join: run again or replayed, the extraction resolves as it did the first time, not
-    against itself, so the same records make the same people, under the same keys (so the same ids)."""
-    return f"|{extraction_id[:8]}:"
-
-
 def resolve_block(
     extraction_id: str,
     records: list[Record],
     existing: Iterable[Person],
     untrusted_ids: set[tuple[str, str]],
     decided: Mapping[tuple[str, int], str] | None = None,
+    loaded: Mapping[tuple[str, int], Link] | None = None,
 ) -> tuple[list[Person], list[Link], list[Review]]:
     """Place every record of one name block; returns the people touched, the links and the reviews.
 
     A record an operator placed before (``decided``: (source, row) -> the person's match key, from a
-    resolved review) goes to that person without evidence being weighed.
+    resolved review) goes to that person without evidence being weighed. So does a record the loaded
+    merge of its extraction placed (``loaded``: (source, row) -> that link): run again or replayed, an
+    extraction keeps the people, keys and links it loaded, and only its other records (a source that
+    failed before, a record held for review) are resolved, against the same people as the first time.
     """
     block = _Block(existing)
     people = block.people
     links: list[Link] = []
     reviews: list[Review] = []
     decided = decided or {}
+    loaded = loaded or {}
     ordered = sorted(
         records,
         key=lambda r: (
             (r.source, r.row_number) not in decided,  # what an operator placed first: it is certain
+            (r.source, r.row_number) not in loaded,  # then what the loaded merge placed
             _seasons(r.source),
             _rank(r.source),
             r.draft_year or 0,
@@ -353,7 +388,18 @@ def resolve_block(
                 block.add(person)
             block.place(person, record)
             person.vouched |= {(record.source, record.row_number), (record.source, record.source_player_id)}
-            links.append(Link(record, key, "review", _CONFIDENCE["review"]))
+            links.append(Link(record, key, "review", _CONFIDENCE["review"], {"decided": "by an operator"}))
+            continue
+        before = loaded.get((record.source, record.row_number))
+        if before is not None:
+            person = next((p for p in people if p.match_key == before.match_key), None)
+            if person is None:
+                person = Person(
+                    before.match_key, record.name_key, None if _seasons(record.source) else record.draft_year
+                )
+                block.add(person)
+            block.place(person, record)
+            links.append(Link(record, before.match_key, before.method, before.confidence, before.evidence))
             continue
         trusted = bool(record.source_player_id) and (record.source, record.source_player_id) not in untrusted_ids
         person = block.by_id(record, trusted)
@@ -381,13 +427,14 @@ def resolve_block(
         if person is None:
             year = "?" if _seasons(record.source) else record.draft_year
             person = Person(
-                match_key=f"{record.name_key}|{year}{made_by(extraction_id)}{record.source}:{record.row_number}",
+                match_key=f"{record.name_key}|{year}|{extraction_id[:8]}:{record.source}:{record.row_number}",
                 name_key=record.name_key,
                 draft_year=None if _seasons(record.source) else record.draft_year,
             )
             block.add(person)
+        evidence = {} if method == "new" else agreement(record, person)
         block.place(person, record)
-        links.append(Link(record, person.match_key, method, _CONFIDENCE[method]))
+        links.append(Link(record, person.match_key, method, _CONFIDENCE[method], evidence))
     return [p for p in people if p.records], links, reviews
 
 

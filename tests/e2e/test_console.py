@@ -132,6 +132,11 @@ def test_a_run_watched_live_a_lineage_a_review_resolved_and_a_run_cancelled(cons
     lineage = page.locator("#lineage")
     for source, filename in (("nfl", "nfl.csv"), ("pfr", "pfr.csv"), ("espn", "espn.csv"), ("cfr", "cfr.csv")):
         expect(lineage.locator("tr", has_text=filename)).to_contain_text(source)
+    # ... and why each record is him: the fields it shared with him when it joined (issue 26).
+    evidence = lineage.locator("tr", has_text="pfr.csv").locator("td.evidence")
+    expect(evidence).to_contain_text("name same")
+    expect(evidence).to_contain_text("class same")
+    expect(lineage.locator("tr", has_text="cfr.csv").locator("td.evidence")).to_contain_text("college same")
 
     # Markup in the data is text: shown as written, never run.
     page.goto(f"{url}/prospects?q=O'Hare")

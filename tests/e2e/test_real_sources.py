@@ -148,6 +148,30 @@ def test_joe_burrow_is_one_prospect_with_nfl_pfr_espn_and_his_2019_lsu_season(lo
     assert season and season[0][1] == 5671
 
 
+def test_explain_says_why_each_of_joe_burrows_records_is_him(loaded, settings):  # type: ignore[no-untyped-def]
+    from tests.helpers import etl
+
+    _, engine, _, _ = loaded
+    (prospect_id,) = rows(engine, "SELECT prospect_id FROM prospect_core WHERE name_key = 'joe burrow'")[0]
+    env = {"ETL_DATABASE_URL": settings.database_url, "COLUMNS": "80"}
+    shown = etl("explain", str(prospect_id), env=env)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith(f"Joe Burrow (prospect {prospect_id}): QB, ")
+    assert all(len(line) <= 80 for line in lines), shown.stdout
+    links = json.loads(etl("explain", str(prospect_id), "--json", env=env).stdout)["links"]
+    by_source = {link["source"]: link for link in links}
+    assert {"nfl", "pfr", "espn", "cfr"} <= set(by_source)
+    joined = [link for link in links if link["match_method"] != "new"]
+    assert len(joined) == len(links) - 1  # one record started him, every other one says what it shared
+    for link in joined:
+        assert link["evidence"]["name"] == "same", link
+        assert link["evidence"]["college"] == "same", link
+    assert by_source["cfr"]["evidence"]["class"] == "season"
+    missing = etl("explain", "999999999", env=env)
+    assert missing.returncode == 1 and "prospect 999999999 does not exist" in missing.stderr
+
+
 def test_odell_beckham_spellings_are_one_person(loaded, settings):  # type: ignore[no-untyped-def]
     """'Odell Beckham, Jr.' (PFR) and 'Odell Beckham Jr.' (NFL.com), 2014 class, staged as their own extraction."""
     _, engine, orchestrator, tmp = loaded

@@ -201,3 +201,19 @@ def test_a_slip_never_joins_college_seasons_whatever_came_first():
     )
     _, links, _ = resolve_block(X, [rec("nfl", 1, "Brandon Presley", 2018, "WR", "UNLV", "n1")], [loaded], set())
     assert links[0].method == "new"  # a person of no class gives a slip nothing to stand on
+
+
+def test_each_link_keeps_what_its_record_shared_with_the_person():
+    records = [
+        rec("nfl", 1, "Joe Burrow", 2020, "QB", "LSU", "n1"),
+        rec("pfr", 1, "Joe Burrow", 2020, "QB", "LSU", "BurrJo00"),
+        rec("espn", 1, "Joseph Burrow", 2020, "QB", "Louisiana State", "e1"),
+    ]
+    _, links, _ = resolve_block(X, records, [], set())
+    evidence = {link.record.source: (link.method, dict(link.evidence)) for link in links}
+    assert evidence["nfl"] == ("new", {})
+    assert evidence["pfr"] == (
+        "name_class_college",
+        {"name": "same", "class": "same", "college": "same", "position": "same"},
+    )
+    assert evidence["espn"][1]["name"] == "nickname" and evidence["espn"][1]["college"] == "same"
