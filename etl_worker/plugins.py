@@ -61,12 +61,12 @@ def load(path: str, what: str) -> Any:
 
 
 def allowed(path: str) -> bool:
-    """Whether ``path`` may be imported: etl_worker's own, a registered plug-in, or in an allowed package."""
-    if any(path in registered(group).values() for group in GROUPS):
-        return True
+    """Whether ``path`` may be imported: etl_worker's own, in an allowed package, or a registered plug-in."""
     module = path.partition(":")[0]
     packages = ("etl_worker", *Settings.from_env().plugin_modules)
-    return any(module == package or module.startswith(package + ".") for package in packages)
+    if any(module == package or module.startswith(package + ".") for package in packages):
+        return True
+    return any(path in registered(group).values() for group in GROUPS)
 
 
 def registered(group: str) -> dict[str, str]:

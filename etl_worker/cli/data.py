@@ -162,20 +162,14 @@ def explain(prospect_id: int, as_json: bool) -> None:
         *(Column(f, keep=k) for f, k in (("name", 85), ("class", 80), ("college", 80), ("position", 70))),
         Column("shared id", keep=60, free=True),
     )
-    rows = []
-    for link in links:
+    fields = ("name", "class", "college", "position")
+
+    def row(link: dict[str, Any]) -> tuple[object, ...]:
         evidence = link["evidence"] or {}
-        fields = ("name", "class", "college", "position")
-        shown = [evidence.get(f, "") for f in fields] if evidence else ["", "", "", ""]
-        rows.append(
-            (
-                link["source"],
-                link["staging_row"],
-                link["match_method"],
-                f"{link['match_confidence']:.2f}",
-                *shown,
-                evidence.get("id") or evidence.get("decided", ""),
-            )
-        )
+        shared = evidence.get("id") or evidence.get("decided", "")
+        method, confidence = link["match_method"], f"{link['match_confidence']:.2f}"
+        return (link["source"], link["staging_row"], method, confidence, *(evidence.get(f, "") for f in fields), shared)
+
+    rows = [row(link) for link in links]
     console.print(fitted_table(columns, rows, console.width))
     console.print("each record against the person as it stood before the record joined; 'new' started the person")
