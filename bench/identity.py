@@ -25,6 +25,8 @@ from etl_worker.errors import RecordError
 from etl_worker.normalize import surname_key
 from etl_worker.phases.resolve import Record, resolve_block
 from etl_worker.phases.transform import work_rows
+from etl_worker.phases.weigh import Doubt, profile, reconcile
+from etl_worker.settings import Linkage
 from etl_worker.sources import get_source
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
@@ -54,8 +56,9 @@ def records(source_name: str, path: Path, year_column: str, years: tuple[int, in
     return found, measured
 
 
-def link(everyone: list[Record]) -> dict[Key, str]:
-    """Each record's person (match key), resolved a surname block at a time."""
+def link(everyone: list[Record], measured: Mapping[Key, Mapping[str, Any]]) -> tuple[dict[Key, str], list[Doubt]]:
+    """Each record's person (match key), resolved a surname block at a time and then weighed across the
+    blocks as the merge does; and the pairs the weighing would show an operator."""
     blocks: dict[str, list[Record]] = defaultdict(list)
     for record in everyone:
         blocks[surname_key(record.name_key)].append(record)
@@ -63,7 +66,15 @@ def link(everyone: list[Record]) -> dict[Key, str]:
     for block in blocks.values():
         _, links, _ = resolve_block(EXTRACTION, block, [], set())
         placed.update({(link.record.source, link.record.row_number): link.match_key for link in links})
-    return placed
+    by_key = {(r.source, r.row_number): r for r in everyone}
+    people: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for key, person in placed.items():
+        people[person].append({**vars(by_key[key]), **measured.get(key, {})})
+    profiles = [p for key, rows in people.items() if (p := profile(key, rows)) is not None]
+    linkage = Linkage()
+    folds, doubts = reconcile(profiles, linkage.link_above, linkage.review_above)
+    into = {f.absorbed: f.into for f in folds}
+    return {key: into.get(person, person) for key, person in placed.items()}, doubts
 
 
 def pairs(placed: dict[Key, str]) -> set[tuple[int, int]]:
@@ -90,6 +101,7 @@ class Measured:
     seconds: float
     by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind -> (linked, oracle pairs)
     missed: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, before, after)
+    doubts: int = 0  # pairs the weighing would show an operator
 
     @property
     def recall(self) -> float:
@@ -99,7 +111,7 @@ class Measured:
 def measure(data: Path, work: Path, seed: int, share: float, years: tuple[int, int]) -> Measured:
     nfl, nfl_measured = records("nfl", data / NFL, "year", years)
     pfr, pfr_measured = records("pfr", data / PFR, "season", years)
-    oracle = pairs(link(nfl + pfr))
+    oracle = pairs(link(nfl + pfr, nfl_measured | pfr_measured)[0])
     sliced = work / "pfr_perturbed.csv"
     changes = write_perturbed(data / PFR, sliced, seed, share, years)
     perturbed, perturbed_measured = records("pfr", sliced, "season", years)
@@ -110,7 +122,9 @@ def measure(data: Path, work: Path, seed: int, share: float, years: tuple[int, i
         record.row_number = renumber[record.row_number]
     by_row: dict[int, Perturbed] = {original_rows[c.row - 1]: c for c in changes if c.row - 1 < len(original_rows)}
     started = time.perf_counter()
-    found = pairs(link(nfl + perturbed))
+    renumbered = {("pfr", renumber[row]): m for (_, row), m in perturbed_measured.items()}
+    placed, doubts = link(nfl + perturbed, nfl_measured | renumbered)
+    found = pairs(placed)
     seconds = time.perf_counter() - started
     extra = found - oracle
     false = [(n, p) for n, p in sorted(extra) if _disagree(nfl_measured[("nfl", n)], pfr_measured[("pfr", p)])]
@@ -119,7 +133,7 @@ def measure(data: Path, work: Path, seed: int, share: float, years: tuple[int, i
         wanted = {(n, p) for n, p in oracle if p in by_row and by_row[p].kind == kind}
         result.by_kind[kind] = (len(wanted & found), len(wanted))
         result.missed += [(kind, by_row[p].before, by_row[p].after) for n, p in sorted(wanted - found)]
-    del perturbed_measured
+    result.doubts = len(doubts)
     return result
 
 
@@ -133,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as work:
         m = measure(args.data, Path(work), args.seed, args.share, tuple(args.years))
     print(f"same-person pairs (oracle): {m.oracle:,}; linked {m.linked:,} ({m.recall:.1%}) in {m.seconds:.2f} s")
-    print(f"false merges: {len(m.false_merges)}; other links the oracle lacks: {m.extra}")
+    print(f"false merges: {len(m.false_merges)}; other links the oracle lacks: {m.extra}; pairs for review: {m.doubts}")
     for kind, (linked, wanted) in m.by_kind.items():
         print(f"  {kind:<12} {linked:>4} of {wanted:<4} linked")
     for kind, before, after in m.missed:

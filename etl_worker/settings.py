@@ -150,6 +150,15 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Linkage:
+    """Where the weighed evidence of two people (log2 odds, ``etl_worker.phases.weigh``) makes them one
+    person, and where a pair is shown to an operator instead."""
+
+    link_above: float = 9.5  # a slip of the name with school, position, height and weight agreeing scores 10
+    review_above: float = 3.0
+
+
+@dataclass(frozen=True)
 class TaskLimits:
     """Hard time limits (seconds) per kind of task; the broker's visibility timeout must exceed them all."""
 
@@ -191,6 +200,7 @@ class Settings:
     # running anywhere (the broker lost them) is resumed from PostgreSQL (etl_worker.ops.resume).
     stall_seconds: int = 60
     alerting: Alerting = field(default_factory=Alerting)
+    linkage: Linkage = field(default_factory=Linkage)
     schedule: Schedule = field(default_factory=Schedule)
     # Where the embedded servers, the demo's logs and reports and beat's schedule live (ETL_HOME).
     home: Path = field(default_factory=lambda: DEFAULT_HOME)
@@ -240,6 +250,10 @@ class Settings:
                 slow_window=_int(env, "ETL_ALERT_SLOW_WINDOW", Alerting.slow_window),
                 slow_min_runs=_int(env, "ETL_ALERT_SLOW_MIN_RUNS", Alerting.slow_min_runs),
             ),
+            linkage=Linkage(
+                link_above=_float(env, "ETL_LINK_ABOVE", Linkage.link_above, -100, 100),
+                review_above=_float(env, "ETL_REVIEW_ABOVE", Linkage.review_above, -100, 100),
+            ),
             schedule=Schedule(
                 staged_seconds=_int(env, "ETL_SCHEDULE_STAGED_SECONDS", Schedule.staged_seconds),
                 settle_seconds=_int(env, "ETL_SCHEDULE_SETTLE_SECONDS", Schedule.settle_seconds),
@@ -263,6 +277,11 @@ class Settings:
             raise ConfigurationError(
                 f"ETL_VISIBILITY_TIMEOUT ({self.visibility_timeout}s) must be larger than the longest task "
                 f"time limit ({self.task_limits.longest()}s), or the broker redelivers tasks that still run"
+            )
+        if self.linkage.review_above > self.linkage.link_above:
+            raise ConfigurationError(
+                f"ETL_REVIEW_ABOVE ({self.linkage.review_above}) must not be above ETL_LINK_ABOVE "
+                f"({self.linkage.link_above}): a pair between them goes to review"
             )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -141,6 +141,7 @@ def explain(prospect_id: int, as_json: bool) -> None:
     the person when it joined (name, class, college, position, ids)."""
     from etl_worker.db import canonical
     from etl_worker.db.engine import transaction
+    from etl_worker.phases.weigh import waterfall
 
     with transaction(load_settings().database_url) as conn:
         person = canonical.prospect(conn, prospect_id)
@@ -173,3 +174,11 @@ def explain(prospect_id: int, as_json: bool) -> None:
     rows = [row(link) for link in links]
     console.print(fitted_table(columns, rows, console.width))
     console.print("each record against the person as it stood before the record joined; 'new' started the person")
+    for link in links:
+        if link["match_method"] == "weighed" and "id" not in (link["evidence"] or {}):
+            steps = waterfall(link["evidence"])
+            whole_line(console, f"{link['source']} row {link['staging_row']}, weighed (log2 odds):")
+            total = 0.0
+            for step, weight in steps:
+                total += weight
+                console.print(f"  {step:<22} {weight:+6.1f}  {total:+6.1f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -130,6 +131,29 @@ def prospects_by_surnames(conn: Connection, surnames: list[str]) -> list[dict[st
         ).where(c.surname_key.in_(surnames))
     )
     return [dict(r._mapping) for r in result]
+
+
+def prospects_of_classes(conn: Connection, years: Sequence[int], measured: Sequence[str]) -> list[dict[str, Any]]:
+    """The prospects of these draft classes, once per source that measured them (once with no
+    measurements when none did): what the weighing compares a run's new people with."""
+    c, m = prospect_core.c, prospect_measurements.c
+    stmt = (
+        sa.select(
+            c.match_key,
+            c.full_name,
+            c.name_key,
+            c.college,
+            c.position_group,
+            c.draft_year,
+            c.source_ids,
+            m.source,
+            *(m[name] for name in measured),
+        )
+        .select_from(prospect_core.outerjoin(prospect_measurements, m.prospect_id == c.prospect_id))
+        .where(c.draft_year.in_(list(years)))
+        .order_by(c.match_key, m.source)
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
 def claim_load(

@@ -235,7 +235,8 @@ work_merged_prospects = sa.Table(
     sa.Column("source_ids", JSONB, nullable=False),
     sa.Column("source_records", sa.Integer, nullable=False),
     *_draft_columns(),
-    sa.Column("block_bucket", sa.SmallInteger, nullable=False),
+    # A person placed from several blocks has a row in each until the merge joins them (weigh_people).
+    sa.Column("block_bucket", sa.SmallInteger, primary_key=True),
     # Per field, the priority of the source its value came from (etl_worker.sources: lowest first).
     sa.Column("ranks", JSONB, nullable=False),
 )
@@ -250,6 +251,8 @@ match_reviews = sa.Table(
     sa.Column("candidates", JSONB, nullable=False),
     sa.Column("created_at", TS, nullable=False, server_default=_now()),
     sa.Column("review_id", sa.BigInteger, sa.Identity(), nullable=False, unique=True),  # what an operator types
+    # Held by the weighing after the merge parts (etl_worker.phases.weigh), not by a part's block.
+    sa.Column("weighed", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # An operator's answer to a review, kept by the source record's identity (record_key: its source id,

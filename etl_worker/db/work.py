@@ -17,6 +17,7 @@ from etl_worker.db.schema import (
     match_reviews,
     quarantined_records,
     transform_batches,
+    work_measurements,
     work_merged_prospects,
     work_prospects,
 )
@@ -253,19 +254,23 @@ def write_resolution(
             copy_rows(conn, table, columns, (tuple(map(row.get, columns)) for row in rows))
     if reviews:
         stmt = insert(match_reviews)
-        held_again = {c: stmt.excluded[c] for c in ("full_name", "draft_year", "reason", "candidates")}
+        held_again = {c: stmt.excluded[c] for c in ("full_name", "draft_year", "reason", "candidates", "weighed")}
         conn.execute(
             stmt.on_conflict_do_update(index_elements=["extraction_id", "source", "row_number"], set_=held_again),
             list(reviews),
         )
 
 
-def keep_reviews(conn: Connection, extraction_id: str, buckets: tuple[int, int], held: set[tuple[str, int]]) -> None:
-    """Drop the extraction's review items in ``buckets`` whose records (source, row) are no longer held."""
+def keep_reviews(
+    conn: Connection, extraction_id: str, buckets: tuple[int, int], held: set[tuple[str, int]], weighed: bool
+) -> None:
+    """Drop the extraction's review items in ``buckets`` whose records (source, row) are no longer held:
+    the ones the merge parts held (``weighed`` False), or the ones the weighing after them held."""
     wp, r = work_prospects.c, match_reviews.c
     conn.execute(
         sa.delete(match_reviews).where(
             r.extraction_id == extraction_id,
+            r.weighed.is_(weighed),
             wp.extraction_id == extraction_id,
             wp.source == r.source,
             wp.row_number == r.row_number,
@@ -274,3 +279,99 @@ def keep_reviews(conn: Connection, extraction_id: str, buckets: tuple[int, int],
             sa.tuple_(r.source, r.row_number).not_in(sorted(held)),
         )
     )
+
+
+def linked_records(
+    conn: Connection, extraction_id: str, execution_id: str, measured: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Every record the execution's merge linked, as the weighing reads it: the person's match key, the
+    record's work prospect columns and its ``measured`` measurements (None when it has none)."""
+    link, wp, wm = lineage_links.c, work_prospects.c, work_measurements.c
+    on = {"extraction_id", "source", "row_number"}
+    stmt = (
+        sa.select(
+            link.match_key,
+            link.method,
+            wp.source,
+            wp.row_number,
+            wp.full_name,
+            wp.name_key,
+            wp.college,
+            wp.position_group,
+            wp.draft_year,
+            wp.source_player_id,
+            wp.other_ids,
+            *(wm[name] for name in measured),
+        )
+        .select_from(
+            lineage_links.join(work_prospects, sa.and_(*(link[c] == wp[c] for c in on))).outerjoin(
+                work_measurements, sa.and_(*(wm[c] == wp[c] for c in on))
+            )
+        )
+        .where(link.extraction_id == extraction_id, link.execution_id == execution_id)
+        .order_by(link.match_key, wp.source, wp.row_number)
+    )
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def link_figures(conn: Connection, extraction_id: str, execution_id: str) -> tuple[dict[str, int], int]:
+    """How many records the execution's merge linked, by method, and onto how many people."""
+    link = lineage_links.c
+    where = (link.extraction_id == extraction_id, link.execution_id == execution_id)
+    stmt = sa.select(link.method, sa.func.count()).where(*where).group_by(link.method).order_by(link.method)
+    methods = {method: int(n) for method, n in conn.execute(stmt)}
+    people = conn.execute(sa.select(sa.func.count(sa.distinct(link.match_key))).where(*where)).scalar_one()
+    return methods, int(people)
+
+
+def merged_rows(conn: Connection, extraction_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The extraction's merged prospects with these match keys (every one of several blocks), or those
+    of a person with rows in several blocks when ``keys`` is None."""
+    m = work_merged_prospects.c
+    stmt = sa.select(work_merged_prospects).where(m.extraction_id == extraction_id)
+    if keys is None:
+        several = (
+            sa.select(m.match_key)
+            .where(m.extraction_id == extraction_id)
+            .group_by(m.match_key)
+            .having(sa.func.count() > 1)
+        )
+        stmt = stmt.where(m.match_key.in_(several))
+    else:
+        stmt = stmt.where(m.match_key.in_(keys))
+    return [dict(r._mapping) for r in conn.execute(stmt.order_by(m.match_key, m.block_bucket))]
+
+
+def fold_people(
+    conn: Connection,
+    extraction_id: str,
+    execution_id: str,
+    relinked: Sequence[dict[str, Any]],
+    gone: Sequence[str],
+    merged: Sequence[dict[str, Any]],
+) -> None:
+    """Rewrite people after the merge parts: links move (``relinked``: absorbed, into, score, facts each;
+    into None drops them: the records are held), the merged rows of ``gone`` and of every person in
+    ``merged`` are replaced by ``merged``."""
+    link, m = lineage_links.c, work_merged_prospects.c
+    where = (link.extraction_id == extraction_id, link.execution_id == execution_id)
+    moved = [r for r in relinked if r["into"] is not None]
+    if moved:
+        conn.execute(
+            sa.update(lineage_links)
+            .where(*where, link.match_key == sa.bindparam("absorbed"))
+            .values(
+                match_key=sa.bindparam("into"),
+                method="weighed",
+                confidence=sa.bindparam("score"),
+                evidence=sa.bindparam("facts", type_=lineage_links.c.evidence.type),
+            ),
+            moved,
+        )
+    dropped = sorted(r["absorbed"] for r in relinked if r["into"] is None)
+    if dropped:
+        conn.execute(sa.delete(lineage_links).where(*where, link.match_key.in_(dropped)))
+    keys = sorted({*gone, *(r["match_key"] for r in merged)})
+    conn.execute(sa.delete(work_merged_prospects).where(m.extraction_id == extraction_id, m.match_key.in_(keys)))
+    if merged:
+        conn.execute(sa.insert(work_merged_prospects), list(merged))

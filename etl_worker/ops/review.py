@@ -54,7 +54,8 @@ def resolve(
             target = canonical.prospect(conn, into)
             if target is None:
                 raise NotFoundError(f"prospect {into} does not exist")
-            if target["surname_key"] != held["surname_key"]:
+            # A candidate of the weighing may be in another name block ('Gaudchaux' for 'Godchaux').
+            if target["surname_key"] != held["surname_key"] and target["match_key"] not in held["candidates"]:
                 raise ConfigurationError(
                     f"prospect {into} ({target['full_name']}) is not in the record's name block "
                     f"({held['full_name']}): choose one of its candidates"

@@ -10,6 +10,7 @@ their sum.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
@@ -17,17 +18,21 @@ from etl_worker.db import canonical, reviews, work
 from etl_worker.db.engine import transaction
 from etl_worker.models import ETLPhase, PhaseStatus
 from etl_worker.phases.resolve import (
+    BUCKETS,
     RECORD_COLUMNS,
     Link,
     Record,
     block_bucket,
+    combined_row,
     existing_person,
     merged_row,
     part_buckets,
     resolve_block,
 )
 from etl_worker.phases.results import Clock, Outcome, PartResult, Run, RunContext, phase_record
-from etl_worker.settings import Settings
+from etl_worker.phases.weigh import MEASURED, WEIGHTS, Doubt, Profile, profile, reconcile
+from etl_worker.settings import Linkage, Settings
+from etl_worker.sources import registry
 
 
 def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> PartResult:
@@ -90,6 +95,7 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
                         "draft_year": r.record.draft_year,
                         "reason": r.reason,
                         "candidates": r.candidates,
+                        "weighed": False,
                     }
                     for r in block_reviews
                 )
@@ -98,7 +104,7 @@ def merge_part(settings: Settings, ctx: RunContext, run: Run, part: int) -> Part
             counts["records_linked"] += len(links)
             counts["prospects_merged"] += len(merged)
             counts["held_for_review"] += len(held)
-        work.keep_reviews(conn, extraction_id, buckets, held_records)
+        work.keep_reviews(conn, extraction_id, buckets, held_records, weighed=False)
     return PartResult(
         run, part, started_at=clock.started_at.isoformat(), figures={"counts": counts, "methods": methods}
     )
@@ -126,6 +132,144 @@ def merge(
         record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.FAILED, clock, worker, details, error, task_id)
         return Outcome(run.halt(f"merge failed: {error}"), [record])
     with transaction(settings.database_url) as conn:
+        weighed = weigh_people(conn, ctx, settings.linkage)
+        # What the weighing changed: people joined, records held; the links by method as they now stand.
+        counts["held_for_review"] += weighed["records_held"]
+        methods, counts["prospects_merged"] = work.link_figures(conn, ctx.extraction_id, ctx.execution_id)
+        counts["records_linked"] = sum(methods.values())
+        details = {**counts, **weighed, "match_methods": methods, "records_linked_per_part": per_part}
         work.analyze(conn, work.MERGED)  # the load joins what the parts wrote: plan it on fresh statistics
     record = phase_record(ctx, ETLPhase.MERGE, PhaseStatus.SUCCESS, clock, worker, details, task_id=task_id)
     return Outcome(run, [record])
+
+
+def _loaded_profiles(rows: list[dict[str, Any]]) -> list[Profile]:
+    """Profiles of loaded prospects from ``canonical.prospects_of_classes`` rows (one per measuring source)."""
+    known = registry()
+    found = []
+    for key, group in groupby(rows, key=lambda r: r["match_key"]):
+        listed = list(group)
+        first = listed[0]
+        ids = first["source_ids"] or {}
+        as_records = [
+            {**r, "row_number": 0, "source_player_id": ids.get(r["source"]), "other_ids": ids}
+            for r in listed
+            if r["source"] in known
+        ]
+        measured = {r["source"] for r in as_records}
+        as_records += [
+            {**first, **dict.fromkeys(MEASURED), "source": s, "row_number": 0, "source_player_id": v, "other_ids": ids}
+            for s, v in ids.items()
+            if s in known and s not in measured
+        ]
+        if as_records and (p := profile(key, as_records, loaded=True)) is not None:
+            found.append(p)
+    return found
+
+
+def _trusted_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One person's merged rows, the one with the most trusted spelling of the name first (its key, name
+    and block are the person's), then by block."""
+    return sorted(rows, key=lambda r: (r["ranks"].get("full_name", 1 << 30), r["block_bucket"]))
+
+
+def _holds(ctx: RunContext, linkage: Linkage, doubts: list[Doubt], profiles: dict[str, Profile], touched: set[str]):  # type: ignore[no-untyped-def]
+    """The people held for review on a doubt (the one that would have joined the other, never a loaded
+    prospect, nor a person a fold already changed): key -> [(the other, the doubt)]."""
+    held: dict[str, list[tuple[Profile, Doubt]]] = {}
+    for doubt in doubts:
+        pair = sorted(
+            (profiles[doubt.first], profiles[doubt.second]), key=lambda p: (not p.loaded, p.rank, p.match_key)
+        )
+        other, side = pair
+        if side.loaded or side.match_key in touched:
+            continue
+        held.setdefault(side.match_key, []).append((other, doubt))
+    return held
+
+
+def _reason(linkage: Linkage, doubts: list[tuple[Profile, Doubt]]) -> str:
+    said = []
+    for other, doubt in doubts:
+        facts = ", ".join(f"{name} {doubt.evidence[name]}" for name in WEIGHTS if name in doubt.evidence)
+        said.append(f"{other.full_name}, {doubt.score:+.1f} ({facts})")
+    return (
+        f"may be the same person as {'; or '.join(said)}: weighed evidence between {linkage.review_above:g} "
+        f"(review) and {linkage.link_above:g} (one person)"
+    )
+
+
+def weigh_people(conn: Any, ctx: RunContext, linkage: Linkage) -> dict[str, int]:
+    """After the parts: people of one draft class whose records the surname blocks kept apart (a slip in a
+    surname) join on weighed evidence (``etl_worker.phases.weigh``): their links move to the person they
+    joined, with the score and each field's part, and their merged rows become one. A pair in doubt holds
+    the records of the one that would have joined for review. A person placed from several blocks (an
+    operator's decision; a re-run placing what its loaded merge weighed) gets one merged row; a person an
+    operator placed is not weighed again."""
+    extraction_id = ctx.extraction_id
+    records = work.linked_records(conn, extraction_id, ctx.execution_id, MEASURED)
+    people: dict[str, list[dict[str, Any]]] = {}
+    for row in records:
+        people.setdefault(row["match_key"], []).append(row)
+    decided = {row["match_key"] for row in records if row["method"] == "review"}
+    ours = [p for key, rows in people.items() if key not in decided and (p := profile(key, rows)) is not None]
+    years = sorted({p.draft_year for p in ours})
+    loaded = _loaded_profiles(canonical.prospects_of_classes(conn, years, MEASURED)) if years else []
+    loaded_keys = {p.match_key for p in loaded}
+    # A person of this run that is a loaded prospect is compared as the canonical row and the run's records.
+    profiles = [p for p in loaded if p.match_key not in people] + [
+        replace(p, loaded=p.match_key in loaded_keys) for p in ours
+    ]
+    folds, doubts = reconcile(profiles, linkage.link_above, linkage.review_above)
+    touched = {f.absorbed for f in folds} | {f.into for f in folds}
+    held = _holds(ctx, linkage, doubts, {p.match_key: p for p in profiles}, touched)
+    relinked: list[dict[str, Any]] = [
+        {
+            "absorbed": f.absorbed,
+            "into": f.into,
+            "score": 1.0 if f.score == float("inf") else round(1 - 1 / (1 + 2**f.score), 4),
+            "facts": {"class": "same", **f.evidence},
+        }
+        for f in folds
+    ]
+    relinked += [{"absorbed": key, "into": None} for key in held]
+    into = {f.absorbed: f.into for f in folds}
+    rows: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[str, int]] = set()
+    for row in work.merged_rows(conn, extraction_id, sorted({*into, *into.values()})) + work.merged_rows(
+        conn, extraction_id
+    ):
+        if (row["match_key"], row["block_bucket"]) not in seen:
+            seen.add((row["match_key"], row["block_bucket"]))
+            person = into.get(row["match_key"], row["match_key"])
+            rows.setdefault(person, []).append({**row, "match_key": person})
+    work.fold_people(
+        conn,
+        extraction_id,
+        ctx.execution_id,
+        relinked,
+        sorted({*into, *held}),
+        [combined_row(_trusted_first(group)) for _, group in sorted(rows.items())],
+    )
+    holds = [
+        {
+            "extraction_id": extraction_id,
+            "source": r["source"],
+            "row_number": r["row_number"],
+            "full_name": r["full_name"],
+            "draft_year": r["draft_year"],
+            "reason": _reason(linkage, doubts_of),
+            "candidates": [other.match_key for other, _ in doubts_of],
+            "weighed": True,
+        }
+        for key, doubts_of in sorted(held.items())
+        for r in people[key]
+    ]
+    work.write_resolution(conn, [], [], holds)
+    work.keep_reviews(conn, extraction_id, (0, BUCKETS), {(h["source"], h["row_number"]) for h in holds}, weighed=True)
+    return {
+        "people_weighed_together": len(folds),
+        "pairs_in_doubt": len(doubts),
+        "people_held": len(held),
+        "records_held": len(holds),
+    }

@@ -106,9 +106,16 @@ class Person:
     # What an operator placed here (rows and the ids they carry): another listing of the same source
     # is then no conflict, since the operator said both are this person.
     vouched: set[tuple[str, object]] = field(default_factory=set)
+    # Every name it is known by: its own and its records' ('Temuchin Hodges' to NFL.com, 'Bucky Hodges'
+    # to PFR): a college season may join on any of them.
+    names: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.names.add(self.name_key)
 
     def add(self, record: Record) -> None:
         self.records.append(record)
+        self.names.add(record.name_key)
         self.colleges |= record.colleges
         if record.position_group:
             self.groups.add(record.position_group)
@@ -166,14 +173,18 @@ def _conflicts(record: Record, person: Person) -> bool:
 
 def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
     """(score, method) for a record that may be this person; None when it cannot be."""
-    exact_name = record.name_key == person.name_key  # first: within a block most names differ
+    # A college season may join on any name the person's records go by: the seasons are placed after every
+    # draft-class record, in a first run as in a re-run. A draft-class record compares with the person's
+    # own name only: which of its records a person has when another comes depends on the order they came.
+    names = person.names if _seasons(record.source) else (person.name_key,)
+    exact_name = record.name_key in names  # first: within a block most names differ
     typo = False
-    if not exact_name and not first_names_compatible(record.name_key, person.name_key):
+    if not exact_name and not any(first_names_compatible(record.name_key, n) for n in names):
         # A slip only between two records of a draft class, the same one (checked below): a college
         # season (no class) would join whichever spelling came first, and two extractions cut
         # differently would not make the same people.
         typo = not _seasons(record.source) and person.draft_year is not None
-        if not typo or not first_names_typo_apart(record.name_key, person.name_key):
+        if not typo or not any(first_names_typo_apart(record.name_key, n) for n in names):
             return None
     if not _class_fits(record, person) or _conflicts(record, person):
         return None
@@ -207,11 +218,11 @@ def agreement(record: Record, person: Person) -> dict[str, str]:
     """What a record shared with the person it joined, field by field, as the person stood before it
     joined (one word each: same, nickname, slip, season, compatible, differs, unknown): what
     ``etl-worker explain`` and the console show for a link."""
-    if record.name_key == person.name_key:
+    if record.name_key in person.names:
         name = "same"
-    elif first_names_compatible(record.name_key, person.name_key):
+    elif any(first_names_compatible(record.name_key, n) for n in person.names):
         name = "nickname"  # or a shortening: 'Takk' / 'Takkarist'
-    elif first_names_typo_apart(record.name_key, person.name_key):
+    elif any(first_names_typo_apart(record.name_key, n) for n in person.names):
         name = "slip"
     else:
         name = "differs"
@@ -302,9 +313,7 @@ class _Block:
         """A person new to the block."""
         self._ordinal[id(person)] = len(self.people)
         self.people.append(person)
-        first = person.name_key.split()[0]
-        self._first_names.add(first)
-        self._by_first.setdefault(first, []).append(person)
+        self._index_first(person.name_key, person)
         self._index(self._by_name, person.name_key, person)
         for key in person.source_ids.items():
             self._index(self._by_id, key, person)
@@ -312,9 +321,15 @@ class _Block:
     def place(self, person: Person, record: Record) -> None:
         """``record`` joins ``person`` (one of the block's)."""
         person.add(record)
+        self._index_first(record.name_key, person)
         self._index(self._by_name, record.name_key, person)
         for key in record_ids(record).items():
             self._index(self._by_id, key, person)
+
+    def _index_first(self, name_key: str, person: Person) -> None:
+        first = name_key.split()[0]
+        self._first_names.add(first)
+        self._index(self._by_first, first, person)
 
     @staticmethod
     def _index(index: dict[Any, list[Person]], key: Any, person: Person) -> None:
@@ -329,7 +344,8 @@ class _Block:
         """The people whose first name ``name_key``'s may be, or be a slip of (every other gives no evidence)."""
         first = name_key.split()[0]
         names = self._first_names.compatible(first) | self._first_names.typo_apart(first)
-        return self._in_order(p for name in names for p in self._by_first[name])
+        found = {id(p): p for name in names for p in self._by_first[name]}  # a person known by two of them once
+        return self._in_order(found.values())
 
     def named(self, name_key: str) -> list[Person]:
         """The people known by ``name_key``: their own name, or a record's."""
@@ -464,3 +480,24 @@ def merged_row(extraction_id: str, person: Person) -> dict[str, Any]:
         "draft_team": draft.draft_team if draft else None,
         "ranks": ranks,
     }
+
+
+_DRAFT = ("draft_round", "draft_pick", "draft_team")
+
+
+def combined_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One merged row of people found to be one (``etl_worker.phases.weigh``): the first row's key, name
+    and block; per field the value of the most trusted source (``ranks``); every source id."""
+    combined = {**rows[0], "ranks": dict(rows[0]["ranks"]), "source_ids": dict(rows[0]["source_ids"])}
+    ranks = combined["ranks"]
+    for row in rows[1:]:
+        for name, columns in (*((f, (f,)) for f in SPELLED), ("draft", _DRAFT)):
+            rank = row["ranks"].get(name)
+            if rank is not None and rank < ranks.get(name, rank + 1):
+                combined.update({c: row[c] for c in columns})
+                ranks[name] = rank
+        combined["source_ids"] = {**row["source_ids"], **combined["source_ids"]}
+        combined["source_records"] += row["source_records"]
+        if combined["draft_year"] is None:
+            combined["draft_year"] = row["draft_year"]
+    return combined

@@ -284,3 +284,25 @@ def test_the_held_record_of_joey_iosefa_listed_twice_by_espn_is_resolved_and_the
         x=extraction_id,
     )
     assert [p[0] for p in placed] == [person[0], person[0]] and "review" in [p[1] for p in placed]
+
+
+def test_a_slip_in_the_surname_joins_on_weighed_evidence_that_explain_shows_step_by_step(loaded, settings):  # type: ignore[no-untyped-def]
+    """NFL.com's 'Davon Godchaux' and PFR's 'Davon Gaudchaux' (LSU, 2017): two surname blocks, one person."""
+    from tests.helpers import etl
+
+    _, engine, _, _ = loaded
+    found = rows(engine, "SELECT prospect_id, source_ids FROM prospect_core WHERE name_key LIKE 'davon g%dchaux'")
+    assert len(found) == 1, found
+    prospect_id, ids = found[0]
+    assert {"nfl", "pfr"} <= set(ids)
+    env = {"ETL_DATABASE_URL": settings.database_url, "COLUMNS": "80"}
+    links = json.loads(etl("explain", str(prospect_id), "--json", env=env).stdout)["links"]
+    [weighed] = [link for link in links if link["source"] == "pfr"]
+    assert weighed["match_method"] == "weighed" and weighed["match_confidence"] > 0.99
+    assert weighed["evidence"]["name"] == "slip +6.0" and weighed["evidence"]["college"] == "same +0.6"
+    shown = etl("explain", str(prospect_id), env=env).stdout.splitlines()
+    start = shown.index(f"pfr row {weighed['staging_row']}, weighed (log2 odds):")
+    steps = shown[start + 1 :]
+    assert steps[0].split() == ["prior", "-2.9", "-2.9"]
+    assert ["name", "slip", "+6.0"] == steps[1].split()[:3]
+    assert float(steps[-1].split()[-1]) >= 9.5  # the running total ends at the score, over the link threshold

@@ -24,12 +24,15 @@ CUTS = ((2015, 2018), (2017, 2020))
 # canonical_snapshot of WHOLE, recorded with the checksum of every column, when first-name slips (between
 # records of one draft class) and the nicknames dataset joined people the sites spell differently
 # (4,695 -> 4,690 prospects; among them Garett/Garrett Bolles, Obo/Ogbo Okoronkwo, Yannik/Yannick
-# Cudjoe-Virgil, Dawaune/Dawuane Smoot).
+# Cudjoe-Virgil, Dawaune/Dawuane Smoot), and again when weighed evidence joined the people of one class and
+# college whose names the blocks kept apart (4,690 -> 4,671; among them Bud/Alvin Dupree, Bobo/Jesus Wilson,
+# Davon Godchaux/Gaudchaux, Cameron Clarke/Clark, C.J./Chauncey Gardner-Johnson) and held the records of
+# five people in doubt for review (-> 4,666; Dee/Pete Hart and L.T./Leterrius Walton, schools apart).
 RECORDED = {
-    "prospect_core": (4690, "e870829e57f12b2cdcf3960ac1564229"),
-    "prospect_grades": (6021, "e2d4babe626e15ed83c5abe2b834d04c"),
-    "prospect_measurements": (6230, "acf3dc6902d0f80117aa01a656c7d6cb"),
-    "prospect_college_stats": (2958, "a083e3bd638fe95a38e5ff2573078539"),
+    "prospect_core": (4666, "0f901c3e41e3f0de6c321554e9ef9601"),
+    "prospect_grades": (6017, "858133d7cc049cdca6cc76f369a49023"),
+    "prospect_measurements": (6224, "18711106e596bf5a22b0d5d3ec1e20df"),
+    "prospect_college_stats": (2957, "e093dddf287b4ed9a9c14efeb5d0b031"),
 }
 
 

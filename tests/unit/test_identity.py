@@ -19,12 +19,12 @@ def test_respelled_names_still_meet_their_person_and_nobody_is_merged_wrongly(tm
     m = measure(SHARED, tmp_path, seed=2026, share=0.25, years=(2015, 2020))
     assert m.oracle >= 1961  # the unperturbed files: no fewer links than before (issue 26)
     assert m.false_merges == [] and m.extra == 0
-    assert m.recall >= 0.955, m.recall
+    assert m.recall >= 0.995, m.recall
     linked = {kind: (found, wanted) for kind, (found, wanted) in m.by_kind.items()}
-    for kind in ("nickname", "initials", "punctuation", "hyphen", "position"):
+    for kind in ("nickname", "initials", "punctuation", "hyphen", "position", "typo1"):
         assert linked[kind][0] == linked[kind][1] > 0, (kind, linked[kind])
-    typos, wanted = linked["typo1"]
-    assert typos >= wanted // 2, linked["typo1"]  # first-name slips; a slip in the surname is another block
+    found, wanted = linked["typo2"]
+    assert found >= 0.95 * wanted, linked["typo2"]  # two slips in one name, a surname slip included
 
 
 def test_the_perturbation_is_seeded(tmp_path):
