@@ -175,10 +175,8 @@ def explain(prospect_id: int, as_json: bool) -> None:
     console.print(fitted_table(columns, rows, console.width))
     console.print("each record against the person as it stood before the record joined; 'new' started the person")
     for link in links:
-        if link["match_method"] == "weighed" and "id" not in (link["evidence"] or {}):
-            steps = waterfall(link["evidence"])
+        steps = waterfall(link["evidence"]) if link["match_method"] == "weighed" else []
+        if steps:
             whole_line(console, f"{link['source']} row {link['staging_row']}, weighed (log2 odds):")
-            total = 0.0
-            for step, weight in steps:
-                total += weight
+            for step, weight, total in steps:
                 console.print(f"  {step:<22} {weight:+6.1f}  {total:+6.1f}")

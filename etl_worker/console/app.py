@@ -37,6 +37,7 @@ from etl_worker.db import alerts, canonical, quality, reviews, staging, tracking
 from etl_worker.db.engine import transaction
 from etl_worker.errors import ConfigurationError, FatalError, NotFoundError, RetriableError
 from etl_worker.models import ACTIVE_STATUSES, TERMINAL_STATUSES, ETLExecution, ETLStatus
+from etl_worker.phases.weigh import waterfall
 from etl_worker.redact import redact_text
 from etl_worker.settings import Settings
 from etl_worker.tracking import history
@@ -211,6 +212,7 @@ class Console:
                     conn, link["source"], link["extraction_id"], link["staging_row"], link["staging_row"]
                 )
                 link["record"] = staged[0][1] if staged else None
+                link["steps"] = waterfall(link["evidence"]) if link["match_method"] == "weighed" else []
         return self.page(request, "prospect.html", prospect=row, facts=facts, lineage=lineage)
 
     def review_queue(self, request: Request) -> HTMLResponse:

@@ -187,13 +187,16 @@ def _evidence(levels: Mapping[str, str], parts: Mapping[str, float]) -> dict[str
     return {name: f"{level} {parts[name]:+.1f}" for name, level in levels.items()}
 
 
-def waterfall(evidence: Mapping[str, str]) -> list[tuple[str, float]]:
-    """A weighed link's evidence as the steps from the prior to its score: (field and level, weight)."""
-    steps = [("prior", PRIOR)]
+def waterfall(evidence: Mapping[str, str]) -> list[tuple[str, float, float]]:
+    """A weighed link's evidence as the steps from the prior to its score: (field and level, its weight,
+    the log2 odds so far); empty for a link weighed by a shared id."""
+    if "id" in evidence:
+        return []
+    steps = [("prior", PRIOR, PRIOR)]
     for name in WEIGHTS:
         if name in evidence:
             level, _, weight = evidence[name].rpartition(" ")
-            steps.append((f"{name} {level}", float(weight)))
+            steps.append((f"{name} {level}", float(weight), round(steps[-1][2] + float(weight), 2)))
     return steps
 
 

@@ -137,6 +137,13 @@ def test_a_run_watched_live_a_lineage_a_review_resolved_and_a_run_cancelled(cons
     expect(evidence).to_contain_text("name same")
     expect(evidence).to_contain_text("class same")
     expect(lineage.locator("tr", has_text="cfr.csv").locator("td.evidence")).to_contain_text("college same")
+    # A record of another name block, joined on weighed evidence: the steps from the prior to its score.
+    page.goto(f"{url}/prospects?q=Godchaux")
+    page.get_by_role("link", name="Davon Godchaux").click()
+    steps = page.locator("#lineage tr", has_text="pfr.csv").locator("ol.waterfall li")
+    expect(steps.first).to_have_text("prior -2.9 → -2.9")
+    expect(steps.nth(1)).to_contain_text("name slip +6.0")
+    assert float(steps.last.inner_text().rpartition("→ ")[2]) >= 9.5
 
     # Markup in the data is text: shown as written, never run.
     page.goto(f"{url}/prospects?q=O'Hare")

@@ -306,3 +306,39 @@ def test_a_slip_in_the_surname_joins_on_weighed_evidence_that_explain_shows_step
     assert steps[0].split() == ["prior", "-2.9", "-2.9"]
     assert ["name", "slip", "+6.0"] == steps[1].split()[:3]
     assert float(steps[-1].split()[-1]) >= 9.5  # the running total ends at the score, over the link threshold
+
+
+def test_a_pair_in_doubt_is_held_and_an_operator_may_place_it_on_a_candidate_of_another_name_block(loaded, settings):  # type: ignore[no-untyped-def]
+    """ESPN's 'Olasunkanmi Adenyi' and NFL.com's 'Ola Adeniyi' (Toledo, 2018): school, position, height and
+    weight agree but the names only come close, and ESPN's drills are unknown: held, scored, for an operator.
+    Placed on the Adeniyi prospect (another name block), the next extraction carrying all three follows it."""
+    from tests.helpers import etl
+
+    _, engine, orchestrator, tmp = loaded
+    env = {"ETL_DATABASE_URL": settings.database_url}
+    items = json.loads(etl("review", "--json", env=env).stdout)
+    [held] = [r for r in items if r["full_name"] == "Olasunkanmi Adenyi"]
+    assert held["source"] == "espn" and held["reason"].startswith("may be the same person as Ola Adeniyi, +5.5 (")
+    assert "name close +1.5" in held["reason"] and "weight same +1.4" in held["reason"]
+    [(person,)] = rows(engine, "SELECT prospect_id FROM prospect_core WHERE name_key = 'ola adeniyi'")
+    assert [c["prospect_id"] for c in held["candidates"]] == [person]
+    assert rows(engine, "SELECT count(*) FROM prospect_core WHERE surname_key = 'adenyi'") == [(0,)]
+
+    resolved = etl("review", "resolve", str(held["review_id"]), "--into", str(person), "--by", "scout@test", env=env)
+    assert resolved.returncode == 0, resolved.stderr
+
+    extraction_id = _stage(
+        settings, tmp, {"nfl": 2018, "pfr": 2018, "espn": 2018}, lambda r: "Adeniyi" in str(r) or "Adenyi" in str(r)
+    )
+    execution = orchestrator.execute_extraction_sync(extraction_id)
+    assert execution.overall_status == "success", execution.error_summary
+    assert rows(engine, "SELECT count(*) FROM match_reviews WHERE extraction_id = :x", x=extraction_id) == [(0,)]
+    placed = rows(
+        engine,
+        "SELECT source, canonical_id, match_method FROM data_lineage WHERE canonical_table = 'prospect_core' "
+        "AND extraction_id = :x ORDER BY source",
+        x=extraction_id,
+    )
+    assert [(s, p) for s, p, _ in placed] == [("espn", person), ("nfl", person), ("pfr", person)]
+    assert ("espn", person, "review") in placed
+    assert rows(engine, "SELECT count(*) FROM prospect_core WHERE surname_key IN ('adenyi', 'adeniyi')") == [(1,)]
