@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.perturb import KINDS, Perturbed, write_perturbed
 from etl_worker.errors import RecordError
-from etl_worker.normalize import surname_key
+from etl_worker.normalize import college_key, surname_key
 from etl_worker.phases.resolve import Record, resolve_block
 from etl_worker.phases.transform import work_rows
 from etl_worker.phases.weigh import Doubt, profile, reconcile
@@ -69,7 +69,8 @@ def link(everyone: list[Record], measured: Mapping[Key, Mapping[str, Any]]) -> t
     by_key = {(r.source, r.row_number): r for r in everyone}
     people: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for key, person in placed.items():
-        people[person].append({**vars(by_key[key]), **measured.get(key, {})})
+        record = by_key[key]
+        people[person].append({**vars(record), "college_key": college_key(record.college), **measured.get(key, {})})
     profiles = [p for key, rows in people.items() if (p := profile(key, rows)) is not None]
     linkage = Linkage()
     folds, doubts = reconcile(profiles, linkage.link_above, linkage.review_above)

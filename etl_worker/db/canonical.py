@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.engine import Connection
 
 from etl_worker.db.schema import (
@@ -36,10 +36,11 @@ def _better(column: str, field: str) -> str:
 
 _RANKED = ("full_name", "position", "position_group", "college", "draft")
 _UPSERT_PROSPECTS = f"""
-INSERT INTO prospect_core AS c (match_key, full_name, name_key, surname_key, position, position_group, college,
-                                draft_year, source_ids, draft_round, draft_pick, draft_team, ranks)
-SELECT match_key, full_name, name_key, surname_key, position, position_group, college, draft_year, source_ids,
-       draft_round, draft_pick, draft_team, ranks
+INSERT INTO prospect_core AS c (match_key, full_name, name_key, name_keys, surname_key, position, position_group,
+                                college, college_key, draft_year, source_ids, draft_round, draft_pick, draft_team,
+                                ranks)
+SELECT match_key, full_name, name_key, name_keys, surname_key, position, position_group, college, college_key,
+       draft_year, source_ids, draft_round, draft_pick, draft_team, ranks
 FROM work_merged_prospects WHERE extraction_id = :extraction_id /*only*/
 ORDER BY match_key
 ON CONFLICT (match_key) DO UPDATE SET
@@ -47,6 +48,11 @@ ON CONFLICT (match_key) DO UPDATE SET
     {_better("position", "position")},
     {_better("position_group", "position_group")},
     {_better("college", "college")},
+    {_better("college_key", "college")},
+    name_keys = (
+        SELECT jsonb_agg(DISTINCT n ORDER BY n)
+        FROM jsonb_array_elements_text(coalesce(c.name_keys, '[]') || EXCLUDED.name_keys) AS n
+    ),
     draft_year = coalesce(EXCLUDED.draft_year, c.draft_year),
     source_ids = c.source_ids || EXCLUDED.source_ids,
     {_better("draft_round", "draft")},
@@ -127,15 +133,22 @@ def prospects_by_surnames(conn: Connection, surnames: list[str]) -> list[dict[st
     c = prospect_core.c
     result = conn.execute(
         sa.select(
-            c.match_key, c.name_key, c.surname_key, c.draft_year, c.college, c.position_group, c.source_ids
+            c.match_key,
+            c.name_key,
+            c.name_keys,
+            c.surname_key,
+            c.draft_year,
+            c.college,
+            c.position_group,
+            c.source_ids,
         ).where(c.surname_key.in_(surnames))
     )
     return [dict(r._mapping) for r in result]
 
 
-def prospects_of_classes(conn: Connection, years: Sequence[int], measured: Sequence[str]) -> list[dict[str, Any]]:
-    """The prospects of these draft classes, once per source that measured them (once with no
-    measurements when none did): what the weighing compares a run's new people with."""
+def prospects_by_keys(conn: Connection, keys: Sequence[str], measured: Sequence[str]) -> list[dict[str, Any]]:
+    """The prospects with these match keys, once per source that measured them (once with no
+    measurements when none did): what the weighing compares a run's people with."""
     c, m = prospect_core.c, prospect_measurements.c
     stmt = (
         sa.select(
@@ -143,6 +156,7 @@ def prospects_of_classes(conn: Connection, years: Sequence[int], measured: Seque
             c.full_name,
             c.name_key,
             c.college,
+            c.college_key,
             c.position_group,
             c.draft_year,
             c.source_ids,
@@ -150,7 +164,7 @@ def prospects_of_classes(conn: Connection, years: Sequence[int], measured: Seque
             *(m[name] for name in measured),
         )
         .select_from(prospect_core.outerjoin(prospect_measurements, m.prospect_id == c.prospect_id))
-        .where(c.draft_year.in_(list(years)))
+        .where(c.match_key == sa.any_(sa.bindparam("keys", list(keys), type_=ARRAY(sa.Text))))
         .order_by(c.match_key, m.source)
     )
     return [dict(r._mapping) for r in conn.execute(stmt)]

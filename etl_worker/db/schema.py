@@ -227,10 +227,12 @@ work_merged_prospects = sa.Table(
     sa.Column("match_key", sa.Text, primary_key=True),
     sa.Column("full_name", sa.Text, nullable=False),
     sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("name_keys", JSONB),  # every name its records go by (folded)
     sa.Column("surname_key", sa.Text, nullable=False),
     sa.Column("position", sa.Text),
     sa.Column("position_group", sa.Text),
     sa.Column("college", sa.Text),
+    sa.Column("college_key", sa.Text),  # the college folded for matching (etl_worker.normalize.college_key)
     sa.Column("draft_year", sa.Integer),
     sa.Column("source_ids", JSONB, nullable=False),
     sa.Column("source_records", sa.Integer, nullable=False),
@@ -283,10 +285,13 @@ prospect_core = sa.Table(
     sa.Column("match_key", sa.Text, nullable=False, unique=True),
     sa.Column("full_name", sa.Text, nullable=False),
     sa.Column("name_key", sa.Text, nullable=False),
+    # Every name its loaded records go by ('temuchin hodges', 'bucky hodges'): a record joins on any of them.
+    sa.Column("name_keys", JSONB),
     sa.Column("surname_key", sa.Text, nullable=False, index=True),
     sa.Column("position", sa.Text),
     sa.Column("position_group", sa.Text),
     sa.Column("college", sa.Text),
+    sa.Column("college_key", sa.Text),  # the college folded for matching: what the weighing blocks on
     sa.Column("draft_year", sa.Integer),
     sa.Column("source_ids", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     *_draft_columns(),

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg2
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Connection
 
 from etl_worker.db.schema import (
@@ -282,10 +282,10 @@ def keep_reviews(
 
 
 def linked_records(
-    conn: Connection, extraction_id: str, execution_id: str, measured: Sequence[str]
+    conn: Connection, extraction_id: str, execution_id: str, measured: Sequence[str], keys: Sequence[str]
 ) -> list[dict[str, Any]]:
-    """Every record the execution's merge linked, as the weighing reads it: the person's match key, the
-    record's work prospect columns and its ``measured`` measurements (None when it has none)."""
+    """The records the execution's merge linked to the people ``keys``, as the weighing reads them: the
+    person's match key, the record's work prospect columns and its ``measured`` measurements."""
     link, wp, wm = lineage_links.c, work_prospects.c, work_measurements.c
     on = {"extraction_id", "source", "row_number"}
     stmt = (
@@ -297,6 +297,7 @@ def linked_records(
             wp.full_name,
             wp.name_key,
             wp.college,
+            wp.college_key,
             wp.position_group,
             wp.draft_year,
             wp.source_player_id,
@@ -308,7 +309,11 @@ def linked_records(
                 work_measurements, sa.and_(*(wm[c] == wp[c] for c in on))
             )
         )
-        .where(link.extraction_id == extraction_id, link.execution_id == execution_id)
+        .where(
+            link.extraction_id == extraction_id,
+            link.execution_id == execution_id,
+            link.match_key == sa.any_(sa.bindparam("keys", list(keys), type_=ARRAY(sa.Text))),
+        )
         .order_by(link.match_key, wp.source, wp.row_number)
     )
     return [dict(r._mapping) for r in conn.execute(stmt)]
@@ -375,3 +380,85 @@ def fold_people(
     conn.execute(sa.delete(work_merged_prospects).where(m.extraction_id == extraction_id, m.match_key.in_(keys)))
     if merged:
         conn.execute(sa.insert(work_merged_prospects), list(merged))
+
+
+# The blocks of etl_worker.phases.weigh._blocks, in SQL: one key per class, school or 10 lb weight bin (two
+# bins, one shifted by 5 lb), and first name or surname, for every name and weight a person's records give.
+_WEIGHING_KEYS = """
+WITH rec AS (
+    SELECT l.match_key, w.source, w.draft_year, w.name_key, w.college_key, m.weight_lb
+    FROM lineage_links l
+    JOIN work_prospects w
+      ON w.extraction_id = l.extraction_id AND w.source = l.source AND w.row_number = l.row_number
+    LEFT JOIN work_measurements m
+      ON m.extraction_id = w.extraction_id AND m.source = w.source AND m.row_number = w.row_number
+    WHERE l.extraction_id = :extraction_id AND l.execution_id = :execution_id
+),
+run_people AS (
+    SELECT match_key, false AS loaded, string_agg(DISTINCT source, ',' ORDER BY source) AS sources
+    FROM rec GROUP BY match_key
+),
+years AS (
+    SELECT DISTINCT match_key, draft_year AS year FROM rec
+    WHERE source <> ALL(:seasons) AND draft_year IS NOT NULL
+),
+loaded AS (
+    SELECT c.prospect_id, c.match_key, c.draft_year AS year, c.name_key, c.college_key
+    FROM prospect_core c
+    WHERE c.draft_year IN (SELECT year FROM years) AND c.match_key NOT IN (SELECT match_key FROM run_people)
+),
+near AS (  -- (person, where): a school or a weight bin
+    SELECT DISTINCT match_key, 'c:' || college_key AS place FROM rec WHERE college_key IS NOT NULL
+    UNION
+    SELECT DISTINCT r.match_key, 'w' || s.shift || ':' || floor((r.weight_lb + 5 * s.shift) / 10)
+    FROM rec r CROSS JOIN (VALUES (0), (1)) AS s(shift) WHERE r.weight_lb IS NOT NULL
+    UNION
+    SELECT match_key, 'c:' || college_key FROM loaded WHERE college_key IS NOT NULL
+    UNION
+    SELECT DISTINCT l.match_key, 'w' || s.shift || ':' || floor((m.weight_lb + 5 * s.shift) / 10)
+    FROM loaded l JOIN prospect_measurements m ON m.prospect_id = l.prospect_id
+    CROSS JOIN (VALUES (0), (1)) AS s(shift) WHERE m.weight_lb IS NOT NULL
+),
+names AS (
+    SELECT DISTINCT match_key, name_key FROM rec
+    UNION
+    SELECT match_key, name_key FROM loaded
+),
+classes AS (
+    SELECT match_key, year FROM years
+    UNION
+    SELECT match_key, year FROM loaded
+),
+people AS (
+    SELECT match_key, loaded, sources FROM run_people
+    UNION ALL
+    SELECT l.match_key, true, (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(c.source_ids) AS k)
+    FROM loaded l JOIN prospect_core c ON c.prospect_id = l.prospect_id
+),
+keyed AS (
+    SELECT c.match_key, concat_ws('|', c.year, n.place, w.kind, w.word) AS key
+    FROM classes c
+    JOIN near n ON n.match_key = c.match_key
+    JOIN names a ON a.match_key = c.match_key
+    CROSS JOIN LATERAL (VALUES ('first', split_part(a.name_key, ' ', 1)),
+                               ('surname', regexp_replace(a.name_key, '^.* ', ''))) AS w(kind, word)
+),
+blocks AS (  -- a block with someone of this run and two people listed by other sources, or a loaded one
+    SELECT k.key
+    FROM keyed k JOIN people p ON p.match_key = k.match_key
+    GROUP BY k.key
+    HAVING bool_or(NOT p.loaded) AND (count(DISTINCT p.sources) > 1 OR bool_or(p.loaded))
+)
+SELECT DISTINCT p.match_key, p.loaded
+FROM blocks b JOIN keyed k ON k.key = b.key JOIN people p ON p.match_key = k.match_key
+"""
+
+
+def weighing_candidates(
+    conn: Connection, extraction_id: str, execution_id: str, seasons: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The people of the execution's merge, and the loaded prospects of their classes, that share a block
+    of the weighing with someone they may be (``etl_worker.phases.weigh``): only they are read and weighed."""
+    params = {"extraction_id": extraction_id, "execution_id": execution_id, "seasons": list(seasons)}
+    found = conn.execute(sa.text(_WEIGHING_KEYS), params).all()
+    return sorted(k for k, loaded in found if not loaded), sorted(k for k, loaded in found if loaded)

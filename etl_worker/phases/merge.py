@@ -10,7 +10,6 @@ their sum.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
@@ -30,7 +29,7 @@ from etl_worker.phases.resolve import (
     resolve_block,
 )
 from etl_worker.phases.results import Clock, Outcome, PartResult, Run, RunContext, phase_record
-from etl_worker.phases.weigh import MEASURED, WEIGHTS, Doubt, Profile, profile, reconcile
+from etl_worker.phases.weigh import MEASURED, WEIGHTS, Doubt, Profile, joined, profile, reconcile
 from etl_worker.settings import Linkage, Settings
 from etl_worker.sources import registry
 
@@ -173,7 +172,9 @@ def _trusted_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["ranks"].get("full_name", 1 << 30), r["block_bucket"]))
 
 
-def _holds(ctx: RunContext, linkage: Linkage, doubts: list[Doubt], profiles: dict[str, Profile], touched: set[str]):  # type: ignore[no-untyped-def]
+def _holds(
+    doubts: list[Doubt], profiles: dict[str, Profile], touched: set[str]
+) -> dict[str, list[tuple[Profile, Doubt]]]:
     """The people held for review on a doubt (the one that would have joined the other, never a loaded
     prospect, nor a person a fold already changed): key -> [(the other, the doubt)]."""
     held: dict[str, list[tuple[Profile, Doubt]]] = {}
@@ -199,6 +200,21 @@ def _reason(linkage: Linkage, doubts: list[tuple[Profile, Doubt]]) -> str:
     )
 
 
+def _one_row_each(conn: Any, extraction_id: str, into: dict[str, str]) -> list[dict[str, Any]]:
+    """One merged row for each person that now has several: people joined (``into``: absorbed -> the
+    person joined) and people placed from several blocks."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[str, int]] = set()
+    for row in work.merged_rows(conn, extraction_id, sorted({*into, *into.values()})) + work.merged_rows(
+        conn, extraction_id
+    ):
+        if (row["match_key"], row["block_bucket"]) not in seen:
+            seen.add((row["match_key"], row["block_bucket"]))
+            person = into.get(row["match_key"], row["match_key"])
+            groups.setdefault(person, []).append({**row, "match_key": person})
+    return [combined_row(_trusted_first(group)) for _, group in sorted(groups.items())]
+
+
 def weigh_people(conn: Any, ctx: RunContext, linkage: Linkage) -> dict[str, int]:
     """After the parts: people of one draft class whose records the surname blocks kept apart (a slip in a
     surname) join on weighed evidence (``etl_worker.phases.weigh``): their links move to the person they
@@ -207,22 +223,24 @@ def weigh_people(conn: Any, ctx: RunContext, linkage: Linkage) -> dict[str, int]
     operator's decision; a re-run placing what its loaded merge weighed) gets one merged row; a person an
     operator placed is not weighed again."""
     extraction_id = ctx.extraction_id
-    records = work.linked_records(conn, extraction_id, ctx.execution_id, MEASURED)
+    seasons = [name for name, source in registry().items() if source.seasons]
+    ours_keys, loaded_keys = work.weighing_candidates(conn, extraction_id, ctx.execution_id, seasons)
+    records = work.linked_records(conn, extraction_id, ctx.execution_id, MEASURED, ours_keys)
     people: dict[str, list[dict[str, Any]]] = {}
     for row in records:
         people.setdefault(row["match_key"], []).append(row)
     decided = {row["match_key"] for row in records if row["method"] == "review"}
-    ours = [p for key, rows in people.items() if key not in decided and (p := profile(key, rows)) is not None]
-    years = sorted({p.draft_year for p in ours})
-    loaded = _loaded_profiles(canonical.prospects_of_classes(conn, years, MEASURED)) if years else []
-    loaded_keys = {p.match_key for p in loaded}
-    # A person of this run that is a loaded prospect is compared as the canonical row and the run's records.
-    profiles = [p for p in loaded if p.match_key not in people] + [
-        replace(p, loaded=p.match_key in loaded_keys) for p in ours
-    ]
+    # A person of this run that is a loaded prospect is what the prospect holds and what the run brings.
+    loaded = {
+        p.match_key: p for p in _loaded_profiles(canonical.prospects_by_keys(conn, [*loaded_keys, *people], MEASURED))
+    }
+    profiles = [p for key, p in loaded.items() if key not in people]
+    for key, rows in people.items():
+        if key not in decided and (ours := profile(key, rows)) is not None:
+            profiles.append(joined(ours, loaded[key]) if key in loaded else ours)
     folds, doubts = reconcile(profiles, linkage.link_above, linkage.review_above)
     touched = {f.absorbed for f in folds} | {f.into for f in folds}
-    held = _holds(ctx, linkage, doubts, {p.match_key: p for p in profiles}, touched)
+    held = _holds(doubts, {p.match_key: p for p in profiles}, touched)
     relinked: list[dict[str, Any]] = [
         {
             "absorbed": f.absorbed,
@@ -234,23 +252,8 @@ def weigh_people(conn: Any, ctx: RunContext, linkage: Linkage) -> dict[str, int]
     ]
     relinked += [{"absorbed": key, "into": None} for key in held]
     into = {f.absorbed: f.into for f in folds}
-    rows: dict[str, list[dict[str, Any]]] = {}
-    seen: set[tuple[str, int]] = set()
-    for row in work.merged_rows(conn, extraction_id, sorted({*into, *into.values()})) + work.merged_rows(
-        conn, extraction_id
-    ):
-        if (row["match_key"], row["block_bucket"]) not in seen:
-            seen.add((row["match_key"], row["block_bucket"]))
-            person = into.get(row["match_key"], row["match_key"])
-            rows.setdefault(person, []).append({**row, "match_key": person})
-    work.fold_people(
-        conn,
-        extraction_id,
-        ctx.execution_id,
-        relinked,
-        sorted({*into, *held}),
-        [combined_row(_trusted_first(group)) for _, group in sorted(rows.items())],
-    )
+    merged = _one_row_each(conn, extraction_id, into)
+    work.fold_people(conn, extraction_id, ctx.execution_id, relinked, sorted({*into, *held}), merged)
     holds = [
         {
             "extraction_id": extraction_id,

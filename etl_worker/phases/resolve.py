@@ -18,6 +18,7 @@ from typing import Any
 
 from etl_worker.normalize import (
     FirstNames,
+    college_key,
     college_keys,
     colleges_overlap,
     first_names_compatible,
@@ -109,9 +110,12 @@ class Person:
     # Every name it is known by: its own and its records' ('Temuchin Hodges' to NFL.com, 'Bucky Hodges'
     # to PFR): a college season may join on any of them.
     names: set[str] = field(default_factory=set)
+    # The names its records went by when it was loaded: a record of a draft class may join on any of them.
+    aliases: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.names.add(self.name_key)
+        self.names |= self.aliases
 
     def add(self, record: Record) -> None:
         self.records.append(record)
@@ -145,6 +149,7 @@ def existing_person(row: Mapping[str, Any]) -> Person:
     return Person(
         match_key=row["match_key"],
         name_key=row["name_key"],
+        aliases=frozenset(row.get("name_keys") or ()),
         draft_year=row["draft_year"],
         colleges=set(college_keys(row["college"])),
         groups={row["position_group"]} if row["position_group"] else set(),
@@ -174,10 +179,12 @@ def _conflicts(record: Record, person: Person) -> bool:
 def _evidence(record: Record, person: Person) -> tuple[float, str] | None:
     """(score, method) for a record that may be this person; None when it cannot be."""
     # A college season may join on any name the person's records go by: the seasons are placed after every
-    # draft-class record, in a first run as in a re-run. A draft-class record compares with the person's
-    # own name only: which of its records a person has when another comes depends on the order they came.
-    names = person.names if _seasons(record.source) else (person.name_key,)
-    exact_name = record.name_key in names  # first: within a block most names differ
+    # draft-class record, in a first run as in a re-run. A draft-class record compares with the names the
+    # person had when loaded (which of this run's records it has when another comes depends on their
+    # order), and another source's name counts as a nickname does: only with the same school.
+    seasons = _seasons(record.source)
+    names = person.names if seasons else {person.name_key, *person.aliases}
+    exact_name = record.name_key == person.name_key or (seasons and record.name_key in names)
     typo = False
     if not exact_name and not any(first_names_compatible(record.name_key, n) for n in names):
         # A slip only between two records of a draft class, the same one (checked below): a college
@@ -313,8 +320,9 @@ class _Block:
         """A person new to the block."""
         self._ordinal[id(person)] = len(self.people)
         self.people.append(person)
-        self._index_first(person.name_key, person)
-        self._index(self._by_name, person.name_key, person)
+        for name in sorted(person.names):  # its own and, loaded, the names its records went by
+            self._index_first(name, person)
+            self._index(self._by_name, name, person)
         for key in person.source_ids.items():
             self._index(self._by_id, key, person)
 
@@ -470,7 +478,9 @@ def merged_row(extraction_id: str, person: Person) -> dict[str, Any]:
         "extraction_id": extraction_id,
         "match_key": person.match_key,
         **{f: getattr(r, f) if r is not None else None for f, r in chosen.items()},
+        "college_key": college_key(chosen["college"].college) if chosen["college"] is not None else None,
         "name_key": person.name_key,
+        "name_keys": sorted({person.name_key, *(r.name_key for r in records)}),
         "surname_key": surname_key(person.name_key),
         "draft_year": person.draft_year,
         "source_ids": {k: v for r in records for k, v in record_ids(r).items()},
@@ -483,6 +493,7 @@ def merged_row(extraction_id: str, person: Person) -> dict[str, Any]:
 
 
 _DRAFT = ("draft_round", "draft_pick", "draft_team")
+_COLUMNS = {"college": ("college", "college_key"), "draft": _DRAFT}  # a ranked field's columns, when not its own
 
 
 def combined_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -491,13 +502,14 @@ def combined_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     combined = {**rows[0], "ranks": dict(rows[0]["ranks"]), "source_ids": dict(rows[0]["source_ids"])}
     ranks = combined["ranks"]
     for row in rows[1:]:
-        for name, columns in (*((f, (f,)) for f in SPELLED), ("draft", _DRAFT)):
+        for name in (*SPELLED, "draft"):
             rank = row["ranks"].get(name)
             if rank is not None and rank < ranks.get(name, rank + 1):
-                combined.update({c: row[c] for c in columns})
+                combined.update({c: row[c] for c in _COLUMNS.get(name, (name,))})
                 ranks[name] = rank
         combined["source_ids"] = {**row["source_ids"], **combined["source_ids"]}
         combined["source_records"] += row["source_records"]
+        combined["name_keys"] = sorted({*combined["name_keys"], *row["name_keys"]})
         if combined["draft_year"] is None:
             combined["draft_year"] = row["draft_year"]
     return combined

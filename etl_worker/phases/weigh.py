@@ -20,11 +20,11 @@ is for an operator).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from etl_worker.normalize import college_keys, colleges_overlap, first_names_compatible, positions_compatible
 from etl_worker.sources import get_source
@@ -70,6 +70,7 @@ class Profile:
     names: tuple[str, ...]  # folded names
     colleges: frozenset[str]
     groups: frozenset[str]
+    college_blocks: frozenset[str] = frozenset()  # each record's college folded whole: a blocking key
     measurements: Mapping[str, float] = field(default_factory=dict)
     source_ids: Mapping[str, str] = field(default_factory=dict)
     loaded: bool = False  # a prospect already in the canonical tables: it keeps its key
@@ -103,12 +104,32 @@ def profile(match_key: str, rows: Iterable[Mapping[str, Any]], loaded: bool = Fa
         sources=frozenset(r["source"] for r in records),
         names=tuple(dict.fromkeys(r["name_key"] for r in records)),
         colleges=frozenset(c for r in records for c in college_keys(r["college"])),
+        college_blocks=frozenset(r["college_key"] for r in records if r.get("college_key")),
         groups=frozenset(r["position_group"] for r in records if r["position_group"]),
         measurements=measurements,
         source_ids=ids,
         loaded=loaded,
         rank=get_source(records[0]["source"]).priority,
         full_name=records[0].get("full_name") or records[0]["name_key"],
+    )
+
+
+def joined(ours: Profile, loaded: Profile) -> Profile:
+    """A person of this run who is a loaded prospect: what the run's records say, then what the prospect
+    holds (its other sources and ids among them); loaded, so it keeps its key."""
+    return Profile(
+        match_key=ours.match_key,
+        draft_year=ours.draft_year,
+        sources=ours.sources | loaded.sources,
+        names=tuple(dict.fromkeys((*ours.names, *loaded.names))),
+        colleges=ours.colleges | loaded.colleges,
+        groups=ours.groups | loaded.groups,
+        college_blocks=ours.college_blocks | loaded.college_blocks,
+        measurements={**loaded.measurements, **ours.measurements},
+        source_ids={**loaded.source_ids, **ours.source_ids},
+        loaded=True,
+        rank=min(ours.rank, loaded.rank),
+        full_name=ours.full_name,
     )
 
 
@@ -172,15 +193,63 @@ class Doubt:
     evidence: Mapping[str, str]
 
 
+def weight_bins(weight: float) -> tuple[int, int]:
+    """Two bins of 10 lb, one shifted by 5: two weights less than 5 lb apart share one of them."""
+    return int(weight // 10), int((weight + 5) // 10)
+
+
 def _blocks(profiles: Iterable[Profile]) -> dict[tuple[object, ...], list[Profile]]:
+    """People who may be one: of one class, with a first name or a surname in common, and the same school
+    or about the same weight. ``etl_worker.db.work.weighing_candidates`` finds the same blocks in SQL."""
     blocks: dict[tuple[object, ...], list[Profile]] = {}
     for p in profiles:
-        keys: set[tuple[object, ...]] = {(p.draft_year, "college", c) for c in p.colleges}
-        if p.measurements.get("weight_lb") is not None:
-            keys.add((p.draft_year, "weight", round(p.measurements["weight_lb"])))
+        weight = p.measurements.get("weight_lb")
+        near: list[tuple[object, ...]] = [("college", c) for c in p.college_blocks]
+        if weight is not None:
+            near += [("weight", shift, weight_bin) for shift, weight_bin in enumerate(weight_bins(weight))]
+        keys = set()
+        for name in p.names:
+            words = name.split()
+            for where in near:
+                keys.add((p.draft_year, *where, "first", words[0]))
+                keys.add((p.draft_year, *where, "surname", words[-1]))
         for key in keys:
             blocks.setdefault(key, []).append(p)
     return blocks
+
+
+def _pairs(profiles: Iterable[Profile]) -> Iterator[tuple[Profile, Profile]]:
+    """The pairs of a block that may join: never two loaded prospects, and two people of this run only when
+    no source lists both (an id they share would be one id in two records of the run: untrusted). The
+    people of a block are grouped by their sources first, so that many people listed alike (the same
+    player in every source, class after class) cost nothing."""
+    for block in _blocks(profiles).values():
+        groups: dict[tuple[frozenset[str], bool], list[Profile]] = {}
+        for p in block:
+            groups.setdefault((p.sources, p.loaded), []).append(p)
+        kinds = list(groups)
+        for i, (sources, loaded) in enumerate(kinds):
+            for other_sources, other_loaded in kinds[i + 1 :]:
+                if (loaded and other_loaded) or (not loaded and not other_loaded and sources & other_sources):
+                    continue
+                for a in groups[(sources, loaded)]:
+                    for b in groups[(other_sources, other_loaded)]:
+                        yield a, b
+
+
+def _surnames_near(a: Profile, b: Profile) -> bool:
+    """Whether two people's surnames may be one: the same, a slip or two apart (OSA distance two at most,
+    or Jaro-Winkler 0.7 or over), or one part of the other (a hyphenated surname written in part); the
+    words after the first name compared."""
+    for x in a.names:
+        for y in b.names:
+            first, second = x.split()[1:], y.split()[1:]
+            if set(first) & set(second):
+                return True
+            joined, other = "".join(first), "".join(second)
+            if OSA.distance(joined, other) <= 2 or JaroWinkler.similarity(joined, other) >= 0.7:
+                return True
+    return False
 
 
 def _evidence(levels: Mapping[str, str], parts: Mapping[str, float]) -> dict[str, str]:
@@ -207,23 +276,21 @@ def reconcile(profiles: Iterable[Profile], link_above: float, review_above: floa
     keep = {p.match_key: p for p in everyone}
     scored: list[tuple[float, str, str, dict[str, str]]] = []
     seen: set[tuple[str, str]] = set()
-    for block in _blocks(everyone).values():
-        for i, a in enumerate(block):
-            for b in block[i + 1 :]:
-                pair = (a.match_key, b.match_key) if a.match_key < b.match_key else (b.match_key, a.match_key)
-                if pair in seen or (a.loaded and b.loaded):
-                    continue
-                seen.add(pair)
-                shared = sorted(f"{s} {v}" for s, v in a.source_ids.items() if b.source_ids.get(s) == v)
-                if shared:
-                    scored.append((float("inf"), *pair, {"id": ", ".join(shared)}))
-                    continue
-                if a.sources & b.sources:
-                    continue
-                levels = compare(a, b)
-                score, parts = weigh(levels)
-                if score >= review_above:
-                    scored.append((score, *pair, _evidence(levels, parts)))
+    for a, b in _pairs(everyone):
+        pair = (a.match_key, b.match_key) if a.match_key < b.match_key else (b.match_key, a.match_key)
+        if pair in seen:
+            continue
+        seen.add(pair)
+        shared = sorted(f"{s} {v}" for s, v in a.source_ids.items() if b.source_ids.get(s) == v)
+        if shared:
+            scored.append((float("inf"), *pair, {"id": ", ".join(shared)}))
+            continue
+        if a.sources & b.sources or not _surnames_near(a, b):
+            continue
+        levels = compare(a, b)
+        score, parts = weigh(levels)
+        if score >= review_above:
+            scored.append((score, *pair, _evidence(levels, parts)))
     scored.sort(key=lambda t: (-t[0], t[1], t[2]))
     owner = {key: key for key in keep}
     sources = {key: set(p.sources) for key, p in keep.items()}

@@ -308,28 +308,51 @@ def test_a_slip_in_the_surname_joins_on_weighed_evidence_that_explain_shows_step
     assert float(steps[-1].split()[-1]) >= 9.5  # the running total ends at the score, over the link threshold
 
 
+def _write(tmp: Path, name: str, source: str, pick, change: dict[str, str]) -> Path:  # type: ignore[no-untyped-def]
+    """The rows of a real export ``pick`` chooses, with ``change`` applied: a file of the test's own."""
+    file, _, _, _ = FILES[source]
+    out = tmp / name
+    with (SHARED / file).open(newline="", encoding="utf-8") as src, out.open("w", newline="", encoding="utf-8") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        writer.writerows({**r, **change} for r in reader if pick(r))
+    return out
+
+
 def test_a_pair_in_doubt_is_held_and_an_operator_may_place_it_on_a_candidate_of_another_name_block(loaded, settings):  # type: ignore[no-untyped-def]
-    """ESPN's 'Olasunkanmi Adenyi' and NFL.com's 'Ola Adeniyi' (Toledo, 2018): school, position, height and
-    weight agree but the names only come close, and ESPN's drills are unknown: held, scored, for an operator.
-    Placed on the Adeniyi prospect (another name block), the next extraction carrying all three follows it."""
+    """NFL.com's Tyler Allgeier (BYU, 2022) and PFR's row for him respelled 'Tyler Algeier', at Utah: the
+    measurements agree, the names are a slip apart, the schools differ: held, scored, for an operator. Placed
+    on the Allgeier prospect (another name block), a re-run of the extraction follows the decision."""
+    from etl_worker.ingest import ingest_file
     from tests.helpers import etl
 
     _, engine, orchestrator, tmp = loaded
+    nfl = _write(tmp, "nfl_allgeier.csv", "nfl", lambda r: r["player"] == "Tyler Allgeier", {})
+    pfr = _write(
+        tmp,
+        "pfr_allgeier.csv",
+        "pfr",
+        lambda r: r["player_name"] == "Tyler Allgeier",
+        {"player_name": "Tyler Algeier", "school": "Utah"},
+    )
+    extraction_id = ingest_file(settings, "nfl", nfl).extraction_id
+    ingest_file(settings, "pfr", pfr, extraction_id)
+    assert orchestrator.execute_extraction_sync(extraction_id).overall_status == "success"
+
     env = {"ETL_DATABASE_URL": settings.database_url}
     items = json.loads(etl("review", "--json", env=env).stdout)
-    [held] = [r for r in items if r["full_name"] == "Olasunkanmi Adenyi"]
-    assert held["source"] == "espn" and held["reason"].startswith("may be the same person as Ola Adeniyi, +5.5 (")
-    assert "name close +1.5" in held["reason"] and "weight same +1.4" in held["reason"]
-    [(person,)] = rows(engine, "SELECT prospect_id FROM prospect_core WHERE name_key = 'ola adeniyi'")
+    [held] = [r for r in items if r["full_name"] == "Tyler Algeier"]
+    assert held["source"] == "pfr" and held["reason"].startswith("may be the same person as Tyler Allgeier, ")
+    assert "college differs -4.1" in held["reason"] and "forty same +6.0" in held["reason"]
+    [(person,)] = rows(engine, "SELECT prospect_id FROM prospect_core WHERE name_key = 'tyler allgeier'")
     assert [c["prospect_id"] for c in held["candidates"]] == [person]
-    assert rows(engine, "SELECT count(*) FROM prospect_core WHERE surname_key = 'adenyi'") == [(0,)]
+    assert rows(engine, "SELECT count(*) FROM prospect_core WHERE surname_key = 'algeier'") == [(0,)]
 
     resolved = etl("review", "resolve", str(held["review_id"]), "--into", str(person), "--by", "scout@test", env=env)
     assert resolved.returncode == 0, resolved.stderr
 
-    extraction_id = _stage(
-        settings, tmp, {"nfl": 2018, "pfr": 2018, "espn": 2018}, lambda r: "Adeniyi" in str(r) or "Adenyi" in str(r)
-    )
+    # Run again: the decision places the PFR record from its own block on a person the run also places.
     execution = orchestrator.execute_extraction_sync(extraction_id)
     assert execution.overall_status == "success", execution.error_summary
     assert rows(engine, "SELECT count(*) FROM match_reviews WHERE extraction_id = :x", x=extraction_id) == [(0,)]
@@ -339,6 +362,5 @@ def test_a_pair_in_doubt_is_held_and_an_operator_may_place_it_on_a_candidate_of_
         "AND extraction_id = :x ORDER BY source",
         x=extraction_id,
     )
-    assert [(s, p) for s, p, _ in placed] == [("espn", person), ("nfl", person), ("pfr", person)]
-    assert ("espn", person, "review") in placed
-    assert rows(engine, "SELECT count(*) FROM prospect_core WHERE surname_key IN ('adenyi', 'adeniyi')") == [(1,)]
+    assert placed == [("nfl", person, "new"), ("pfr", person, "review")]  # NFL.com's record started him
+    assert rows(engine, "SELECT count(*) FROM prospect_core WHERE surname_key IN ('algeier', 'allgeier')") == [(1,)]

@@ -24,14 +24,14 @@ CUTS = ((2015, 2018), (2017, 2020))
 # canonical_snapshot of WHOLE, recorded with the checksum of every column, when first-name slips (between
 # records of one draft class) and the nicknames dataset joined people the sites spell differently
 # (4,695 -> 4,690 prospects; among them Garett/Garrett Bolles, Obo/Ogbo Okoronkwo, Yannik/Yannick
-# Cudjoe-Virgil, Dawaune/Dawuane Smoot), and again when weighed evidence joined the people of one class and
-# college whose names the blocks kept apart (4,690 -> 4,671; among them Bud/Alvin Dupree, Bobo/Jesus Wilson,
-# Davon Godchaux/Gaudchaux, Cameron Clarke/Clark, C.J./Chauncey Gardner-Johnson) and held the records of
-# five people in doubt for review (-> 4,666; Dee/Pete Hart and L.T./Leterrius Walton, schools apart).
+# Cudjoe-Virgil, Dawaune/Dawuane Smoot), and again when weighed evidence joined the people of one class whose
+# names the blocks kept apart (4,690 -> 4,668; among them Bud/Alvin Dupree, Bobo/Jesus Wilson, Davon
+# Godchaux/Gaudchaux, Cameron Clarke/Clark, Tracy/Trey Walker) and held the records of people in doubt for
+# review (Dee/Pete Hart and L.T./Leterrius Walton, schools apart); prospects keep their college key and names.
 RECORDED = {
-    "prospect_core": (4666, "0f901c3e41e3f0de6c321554e9ef9601"),
-    "prospect_grades": (6017, "858133d7cc049cdca6cc76f369a49023"),
-    "prospect_measurements": (6224, "18711106e596bf5a22b0d5d3ec1e20df"),
+    "prospect_core": (4668, "67ab1e46e32c7b9864a0bb52eec9a347"),
+    "prospect_grades": (6018, "75a120b5bf744331f86dea3a5a3cccbd"),
+    "prospect_measurements": (6225, "f8f459ef0e13d686d9eb11117d7fb729"),
     "prospect_college_stats": (2957, "e093dddf287b4ed9a9c14efeb5d0b031"),
 }
 

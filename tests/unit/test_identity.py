@@ -24,7 +24,7 @@ def test_respelled_names_still_meet_their_person_and_nobody_is_merged_wrongly(tm
     for kind in ("nickname", "initials", "punctuation", "hyphen", "position", "typo1"):
         assert linked[kind][0] == linked[kind][1] > 0, (kind, linked[kind])
     found, wanted = linked["typo2"]
-    assert found >= 0.95 * wanted, linked["typo2"]  # two slips in one name, a surname slip included
+    assert found >= 0.9 * wanted, linked["typo2"]  # two slips in one name, a surname slip included
 
 
 def test_the_perturbation_is_seeded(tmp_path):

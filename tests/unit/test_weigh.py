@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from etl_worker.normalize import college_key
 from etl_worker.phases.weigh import compare, profile, reconcile, weigh
 from etl_worker.settings import Linkage
 
@@ -19,6 +20,7 @@ def person(key: str, source: str, name: str, college: str = "LSU", group: str = 
         "row_number": 1,
         "name_key": name,
         "college": college,
+        "college_key": college_key(college),
         "position_group": group,
         "draft_year": 2017,
         "source_player_id": f"{source}-{key}",
