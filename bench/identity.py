@@ -1,9 +1,9 @@
 """``python -m bench.identity``: how many NFL.com-PFR same-person pairs the entity resolution links when
 PFR's names are respelled the way another site would (``bench.perturb``), by kind of respelling.
 
-The resolution is the merge's own (``etl_worker.phases.resolve``), run in-process on the records the
-sources' transformers make of the real exports in ``../shared/data``, one surname block at a time as a
-merge part does. The oracle is the unperturbed run: the pairs it links are the same-person pairs. A link
+The resolution is the merge's own, run in-process on the records the sources' transformers make of the
+real exports in ``../shared/data``: one surname block at a time as a merge part does
+(``etl_worker.phases.resolve``), then the weighing across the blocks (``etl_worker.phases.weigh``). The oracle is the unperturbed run: the pairs it links are the same-person pairs. A link
 the oracle lacks is a false merge when the two records' combine measurements disagree (height by more
 than an inch, weight by more than 5 lb), else an extra link.
 """

@@ -382,11 +382,13 @@ def fold_people(
         conn.execute(sa.insert(work_merged_prospects), list(merged))
 
 
-# The blocks of etl_worker.phases.weigh._blocks, in SQL: one key per class, school or 10 lb weight bin (two
-# bins, one shifted by 5 lb), and first name or surname, for every name and weight a person's records give.
+# The blocks of etl_worker.phases.weigh._blocks, in SQL, for the draft-class records of a run and the loaded
+# prospects of their classes: a key (hashed) per class, school or 10 lb weight bin (two bins, one shifted by
+# 5 lb), and first name or surname. A block counts when it holds someone of this run and either a loaded
+# prospect or two people whose sources differ; its people are the candidates.
 _WEIGHING_KEYS = """
 WITH rec AS (
-    SELECT l.match_key, w.source, w.draft_year, w.name_key, w.college_key, m.weight_lb
+    SELECT l.match_key, w.source, w.draft_year, w.name_key, w.surname_key, w.college_key, m.weight_lb
     FROM lineage_links l
     JOIN work_prospects w
       ON w.extraction_id = l.extraction_id AND w.source = l.source AND w.row_number = l.row_number
@@ -394,63 +396,37 @@ WITH rec AS (
       ON m.extraction_id = w.extraction_id AND m.source = w.source AND m.row_number = w.row_number
     WHERE l.extraction_id = :extraction_id AND l.execution_id = :execution_id
 ),
-run_people AS (
-    SELECT match_key, false AS loaded, string_agg(DISTINCT source, ',' ORDER BY source) AS sources
-    FROM rec GROUP BY match_key
-),
-years AS (
-    SELECT DISTINCT match_key, draft_year AS year FROM rec
-    WHERE source <> ALL(:seasons) AND draft_year IS NOT NULL
+people AS (
+    SELECT match_key, false AS loaded, string_agg(DISTINCT source, ',') AS sources FROM rec GROUP BY match_key
 ),
 loaded AS (
-    SELECT c.prospect_id, c.match_key, c.draft_year AS year, c.name_key, c.college_key
-    FROM prospect_core c
-    WHERE c.draft_year IN (SELECT year FROM years) AND c.match_key NOT IN (SELECT match_key FROM run_people)
+    SELECT c.match_key, c.draft_year, c.name_key, c.surname_key, c.college_key, m.weight_lb
+    FROM prospect_core c LEFT JOIN prospect_measurements m ON m.prospect_id = c.prospect_id
+    WHERE c.draft_year IN (SELECT DISTINCT draft_year FROM rec WHERE source <> ALL(:seasons))
+      AND NOT EXISTS (SELECT 1 FROM people p WHERE p.match_key = c.match_key)
 ),
-near AS (  -- (person, where): a school or a weight bin
-    SELECT DISTINCT match_key, 'c:' || college_key AS place FROM rec WHERE college_key IS NOT NULL
-    UNION
-    SELECT DISTINCT r.match_key, 'w' || s.shift || ':' || floor((r.weight_lb + 5 * s.shift) / 10)
-    FROM rec r CROSS JOIN (VALUES (0), (1)) AS s(shift) WHERE r.weight_lb IS NOT NULL
-    UNION
-    SELECT match_key, 'c:' || college_key FROM loaded WHERE college_key IS NOT NULL
-    UNION
-    SELECT DISTINCT l.match_key, 'w' || s.shift || ':' || floor((m.weight_lb + 5 * s.shift) / 10)
-    FROM loaded l JOIN prospect_measurements m ON m.prospect_id = l.prospect_id
-    CROSS JOIN (VALUES (0), (1)) AS s(shift) WHERE m.weight_lb IS NOT NULL
-),
-names AS (
-    SELECT DISTINCT match_key, name_key FROM rec
-    UNION
-    SELECT match_key, name_key FROM loaded
-),
-classes AS (
-    SELECT match_key, year FROM years
-    UNION
-    SELECT match_key, year FROM loaded
-),
-people AS (
-    SELECT match_key, loaded, sources FROM run_people
+records AS (
+    SELECT match_key, false AS loaded, draft_year, name_key, surname_key, college_key, weight_lb
+    FROM rec WHERE source <> ALL(:seasons) AND draft_year IS NOT NULL
     UNION ALL
-    SELECT l.match_key, true, (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(c.source_ids) AS k)
-    FROM loaded l JOIN prospect_core c ON c.prospect_id = l.prospect_id
+    SELECT match_key, true, draft_year, name_key, surname_key, college_key, weight_lb FROM loaded
 ),
 keyed AS (
-    SELECT c.match_key, concat_ws('|', c.year, n.place, w.kind, w.word) AS key
-    FROM classes c
-    JOIN near n ON n.match_key = c.match_key
-    JOIN names a ON a.match_key = c.match_key
-    CROSS JOIN LATERAL (VALUES ('first', split_part(a.name_key, ' ', 1)),
-                               ('surname', regexp_replace(a.name_key, '^.* ', ''))) AS w(kind, word)
+    SELECT DISTINCT r.match_key, r.loaded, hashtextextended(concat_ws('|', r.draft_year, p.place, w.word), 0) AS key
+    FROM records r
+    CROSS JOIN LATERAL (VALUES ('c' || r.college_key),
+                               ('w0' || floor(r.weight_lb / 10)),
+                               ('w1' || floor((r.weight_lb + 5) / 10))) AS p(place)
+    CROSS JOIN LATERAL (VALUES ('f' || split_part(r.name_key, ' ', 1)), ('s' || r.surname_key)) AS w(word)
+    WHERE p.place IS NOT NULL
 ),
-blocks AS (  -- a block with someone of this run and two people listed by other sources, or a loaded one
+blocks AS (
     SELECT k.key
-    FROM keyed k JOIN people p ON p.match_key = k.match_key
+    FROM keyed k LEFT JOIN people p ON p.match_key = k.match_key
     GROUP BY k.key
-    HAVING bool_or(NOT p.loaded) AND (count(DISTINCT p.sources) > 1 OR bool_or(p.loaded))
+    HAVING bool_or(NOT k.loaded) AND (min(p.sources) <> max(p.sources) OR bool_or(k.loaded))
 )
-SELECT DISTINCT p.match_key, p.loaded
-FROM blocks b JOIN keyed k ON k.key = b.key JOIN people p ON p.match_key = k.match_key
+SELECT DISTINCT k.match_key, k.loaded FROM keyed k WHERE k.key IN (SELECT key FROM blocks)
 """
 
 
@@ -460,5 +436,6 @@ def weighing_candidates(
     """The people of the execution's merge, and the loaded prospects of their classes, that share a block
     of the weighing with someone they may be (``etl_worker.phases.weigh``): only they are read and weighed."""
     params = {"extraction_id": extraction_id, "execution_id": execution_id, "seasons": list(seasons)}
+    conn.execute(sa.text("SET LOCAL work_mem = '128MB'"))  # a big run's keys are grouped in memory, not on disk
     found = conn.execute(sa.text(_WEIGHING_KEYS), params).all()
     return sorted(k for k, loaded in found if not loaded), sorted(k for k, loaded in found if loaded)
