@@ -329,21 +329,16 @@ def link_figures(conn: Connection, extraction_id: str, execution_id: str) -> tup
     return methods, int(people)
 
 
-def merged_rows(conn: Connection, extraction_id: str, keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The extraction's merged prospects with these match keys (every one of several blocks), or those
-    of a person with rows in several blocks when ``keys`` is None."""
+def merged_rows(conn: Connection, extraction_id: str, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The extraction's merged prospects with these match keys, and those of every person with rows in
+    several blocks: each row once, by key and block."""
     m = work_merged_prospects.c
-    stmt = sa.select(work_merged_prospects).where(m.extraction_id == extraction_id)
-    if keys is None:
-        several = (
-            sa.select(m.match_key)
-            .where(m.extraction_id == extraction_id)
-            .group_by(m.match_key)
-            .having(sa.func.count() > 1)
-        )
-        stmt = stmt.where(m.match_key.in_(several))
-    else:
-        stmt = stmt.where(m.match_key.in_(keys))
+    several = (
+        sa.select(m.match_key).where(m.extraction_id == extraction_id).group_by(m.match_key).having(sa.func.count() > 1)
+    )
+    stmt = sa.select(work_merged_prospects).where(
+        m.extraction_id == extraction_id, sa.or_(m.match_key.in_(list(keys)), m.match_key.in_(several))
+    )
     return [dict(r._mapping) for r in conn.execute(stmt.order_by(m.match_key, m.block_bucket))]
 
 

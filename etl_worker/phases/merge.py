@@ -204,14 +204,9 @@ def _one_row_each(conn: Any, extraction_id: str, into: dict[str, str]) -> list[d
     """One merged row for each person that now has several: people joined (``into``: absorbed -> the
     person joined) and people placed from several blocks."""
     groups: dict[str, list[dict[str, Any]]] = {}
-    seen: set[tuple[str, int]] = set()
-    for row in work.merged_rows(conn, extraction_id, sorted({*into, *into.values()})) + work.merged_rows(
-        conn, extraction_id
-    ):
-        if (row["match_key"], row["block_bucket"]) not in seen:
-            seen.add((row["match_key"], row["block_bucket"]))
-            person = into.get(row["match_key"], row["match_key"])
-            groups.setdefault(person, []).append({**row, "match_key": person})
+    for row in work.merged_rows(conn, extraction_id, sorted({*into, *into.values()})):
+        person = into.get(row["match_key"], row["match_key"])
+        groups.setdefault(person, []).append({**row, "match_key": person})
     return [combined_row(_trusted_first(group)) for _, group in sorted(groups.items())]
 
 
